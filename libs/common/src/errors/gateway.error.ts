@@ -1,0 +1,42 @@
+import { describeErrorCode, ErrorCode } from './error-code';
+
+export interface GatewayErrorOptions {
+  /** The request field at fault (`messages[0].role`), shown as `error.param`. */
+  param?: string | null;
+  /** Overrides the code's default when the situation knows better (e.g. an upstream 400 is not retryable). */
+  retryable?: boolean;
+  /** Upstream or local `Retry-After`, in milliseconds. */
+  retryAfterMs?: number;
+  /** Status the upstream answered with, kept for logs and usage rows. */
+  upstreamStatus?: number;
+  /** Extra response headers (rate-limit headers and the like). */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** The one error type of the gateway: every failure a client can see is one of these. */
+export class GatewayError extends Error {
+  readonly param: string | null;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly upstreamStatus?: number;
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: GatewayErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.param = options.param ?? null;
+    this.retryable = options.retryable ?? describeErrorCode(code).retryable;
+    this.retryAfterMs = options.retryAfterMs;
+    this.upstreamStatus = options.upstreamStatus;
+    this.headers = options.headers;
+  }
+
+  get status(): number {
+    return describeErrorCode(this.code).status;
+  }
+}

@@ -1,0 +1,39 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ErrorCode } from '../errors/error-code';
+import { GatewayError } from '../errors/gateway.error';
+
+/** `messages[0].role` from the nested ValidationError tree, the way OpenAI names `param`. */
+function firstViolation(errors: ValidationError[], prefix = ''): { param: string; message: string } | null {
+  for (const error of errors) {
+    const param = /^\d+$/.test(error.property)
+      ? `${prefix}[${error.property}]`
+      : prefix
+        ? `${prefix}.${error.property}`
+        : error.property;
+    if (error.constraints) {
+      const message = Object.values(error.constraints)[0] ?? 'is invalid';
+      return { param, message };
+    }
+    const nested = firstViolation(error.children ?? [], param);
+    if (nested) return nested;
+  }
+  return null;
+}
+
+/** Validation failures become one 400 naming the first bad field, in OpenAI's style. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: false,
+    forbidUnknownValues: false,
+    exceptionFactory: (errors) => {
+      const violation = firstViolation(errors);
+      if (!violation) return new GatewayError(ErrorCode.BAD_REQUEST, 'The request is invalid.');
+      // class-validator messages start with the property name ("model must be a string"): name the full path.
+      const detail = violation.message.replace(/^\S+\s/, '');
+      return new GatewayError(ErrorCode.BAD_REQUEST, `Invalid '${violation.param}': ${detail}.`, {
+        param: violation.param,
+      });
+    },
+  });
+}
