@@ -1,0 +1,5 @@
+export * from './config.constants';
+export * from './define-config';
+export * from './routing/routing-config.loader';
+export * from './routing/routing-config.schema';
+export * from './routing/provider-credentials';

@@ -1,0 +1,17 @@
+import type { AccountConfig, ProviderConfig } from './routing-config.schema';
+
+/** Whether an account has the credentials its provider type needs (an unset `${VAR}` leaves them empty). */
+export function isAccountConfigured(provider: ProviderConfig, account: AccountConfig): boolean {
+  switch (provider.type) {
+    case 'openai':
+      return Boolean(account.api_key);
+    case 'gigachat':
+      return Boolean(account.auth_key);
+    case 'yandex':
+      return Boolean((account.api_key || account.iam_token) && account.folder_id);
+  }
+}
+
+export function configuredAccounts(provider: ProviderConfig): AccountConfig[] {
+  return provider.accounts.filter((account) => isAccountConfigured(provider, account));
+}

@@ -1,0 +1,91 @@
+import { ConfigFileError, interpolate, parseRoutingConfig } from './routing-config.loader';
+
+const VALID = `
+providers:
+  - id: mts
+    type: openai
+    profile: mts
+    base_url: \${MTS_BASE_URL:-https://api.gpt.mws.ru/v1}
+    accounts:
+      - id: main
+        api_key: \${MTS_API_KEY}
+models:
+  - name: mws-gpt-alpha
+    aliases: [cheap]
+    deployments:
+      - { provider: mts, model: mws-gpt-alpha }
+    timeouts: { first_token_ms: 1500 }
+`;
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigFileError {
+  try {
+    parseRoutingConfig(text, 'test.yaml', env);
+  } catch (error) {
+    if (error instanceof ConfigFileError) return error;
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('interpolate', () => {
+  it.each([
+    ['${A}', { A: 'x' }, 'x'],
+    ['${A}', {}, ''],
+    ['${A:-fallback}', {}, 'fallback'],
+    ['${A:-fallback}', { A: '' }, 'fallback'],
+    ['${A:-fallback}', { A: 'set' }, 'set'],
+    ['pre-${A}-${B}', { A: '1', B: '2' }, 'pre-1-2'],
+    ['no variables', { A: '1' }, 'no variables'],
+  ])('%s with %j gives %s', (text, env, expected) => {
+    expect(interpolate(text, env)).toBe(expected);
+  });
+});
+
+describe('parseRoutingConfig', () => {
+  it('should interpolate variables and fill defaults field by field', () => {
+    const config = parseRoutingConfig(VALID, 'test.yaml', { MTS_API_KEY: 'sk-test' });
+    expect(config.providers[0].base_url).toBe('https://api.gpt.mws.ru/v1');
+    expect(config.providers[0].accounts[0].api_key).toBe('sk-test');
+    expect(config.models[0].strategy).toBe('fallback');
+    expect(config.models[0].timeouts).toMatchObject({ first_token_ms: 1500, connect_ms: 5000, total_ms: 300000 });
+    expect(config.defaults.circuit_breaker.failure_threshold).toBe(5);
+  });
+
+  it('should name the path and line of a bad value', () => {
+    const error = problemsOf(VALID.replace('type: openai', 'type: openia'));
+    expect(error.problems).toEqual([
+      expect.objectContaining({
+        path: 'providers[0].type',
+        line: 4,
+        message: expect.stringContaining('type must be one of'),
+      }),
+    ]);
+    expect(error.message).toContain('providers[0].type (line 4)');
+  });
+
+  it('should reject unknown keys so typos do not pass silently', () => {
+    const error = problemsOf(VALID.replace('    aliases: [cheap]', '    aliases: [cheap]\n    stratgy: weighted'));
+    expect(error.problems[0]).toMatchObject({ path: 'models[0].stratgy', line: 13 });
+  });
+
+  it('should reject a deployment of an unknown provider, naming its line', () => {
+    const error = problemsOf(VALID.replace('{ provider: mts, model', '{ provider: mtss, model'));
+    expect(error.problems).toEqual([
+      { path: 'models[0].deployments[0].provider', line: 14, message: "unknown provider 'mtss'" },
+    ]);
+  });
+
+  it('should reject a name used twice', () => {
+    const error = problemsOf(VALID.replace('aliases: [cheap]', 'aliases: [mws-gpt-alpha]'));
+    expect(error.problems[0].message).toBe("model name or alias 'mws-gpt-alpha' is used twice");
+  });
+
+  it('should report YAML syntax errors with their line', () => {
+    const error = problemsOf('providers:\n  - id: [unclosed\nmodels: []\n');
+    expect(error.problems[0].line).toBeGreaterThan(0);
+  });
+
+  it('should reject a file that is not a mapping', () => {
+    expect(problemsOf('- a\n- b\n').problems[0].message).toContain('must be a mapping');
+  });
+});

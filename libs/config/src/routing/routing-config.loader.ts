@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { RoutingConfig } from './routing-config.schema';
+
+type Path = Array<string | number>;
+
+export interface ConfigFileProblem {
+  /** `models[2].deployments[0].provider` */
+  path: string;
+  line: number | null;
+  message: string;
+}
+
+/** A routing config file that cannot be used; the message names each offending path and its line. */
+export class ConfigFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigFileProblem[],
+  ) {
+    super(
+      `Invalid routing config ${file}:\n` +
+        problems.map((p) => `  - ${p.path || '(root)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigFileError';
+  }
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** `${VAR}` and `${VAR:-default}` in a string value; an unset variable without default becomes empty. */
+export function interpolate(value: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
+    const found = env[name];
+    return found !== undefined && found !== '' ? found : (fallback ?? '');
+  });
+}
+
+function interpolateTree(value: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof value === 'string') return interpolate(value, env);
+  if (Array.isArray(value)) return value.map((item) => interpolateTree(item, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateTree(v, env)]));
+  }
+  return value;
+}
+
+export function formatPath(path: Path): string {
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part),
+    '',
+  );
+}
+
+/** The line of the deepest node of `path` that exists in the document (the parent when the field is missing). */
+function lineOf(doc: Document, counter: LineCounter, path: Path): number | null {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as Node | undefined;
+    if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range) {
+      return counter.linePos(node.range[0]).line;
+    }
+  }
+  return null;
+}
+
+function flattenErrors(errors: ValidationError[], parent: Path = []): Array<{ path: Path; message: string }> {
+  return errors.flatMap((error) => {
+    const key = /^\d+$/.test(error.property) ? Number(error.property) : error.property;
+    const path = [...parent, key];
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ path, message }));
+    return [...own, ...flattenErrors(error.children ?? [], path)];
+  });
+}
+
+/** References between sections: deployments name existing providers/accounts; names and aliases are unique. */
+function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string }> {
+  const problems: Array<{ path: Path; message: string }> = [];
+  const providers = new Map(config.providers.map((p) => [p.id, p]));
+  config.providers.forEach((provider, i) => {
+    if (config.providers.findIndex((p) => p.id === provider.id) !== i) {
+      problems.push({ path: ['providers', i, 'id'], message: `duplicate provider id '${provider.id}'` });
+    }
+    const accountIds = provider.accounts.map((a) => a.id);
+    provider.accounts.forEach((account, j) => {
+      if (accountIds.indexOf(account.id) !== j) {
+        problems.push({ path: ['providers', i, 'accounts', j, 'id'], message: `duplicate account id '${account.id}'` });
+      }
+    });
+    if (provider.type === 'gigachat' && !provider.auth_url) {
+      problems.push({ path: ['providers', i, 'auth_url'], message: 'a gigachat provider needs auth_url' });
+    }
+  });
+  const names = new Map<string, Path>();
+  config.models.forEach((model, i) => {
+    for (const [k, name] of [model.name, ...model.aliases].entries()) {
+      const path: Path = k === 0 ? ['models', i, 'name'] : ['models', i, 'aliases', k - 1];
+      if (names.has(name)) problems.push({ path, message: `model name or alias '${name}' is used twice` });
+      names.set(name, path);
+    }
+    model.deployments.forEach((deployment, j) => {
+      const provider = providers.get(deployment.provider);
+      if (!provider) {
+        problems.push({
+          path: ['models', i, 'deployments', j, 'provider'],
+          message: `unknown provider '${deployment.provider}'`,
+        });
+      } else if (deployment.account && !provider.accounts.some((a) => a.id === deployment.account)) {
+        problems.push({
+          path: ['models', i, 'deployments', j, 'account'],
+          message: `provider '${provider.id}' has no account '${deployment.account}'`,
+        });
+      }
+    });
+  });
+  return problems;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Model-level timeouts and retry inherit the file's defaults field by field. */
+function applyDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  const defaults = (raw.defaults ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  if (!Array.isArray(raw.models)) return raw;
+  const models = raw.models as unknown[];
+  return {
+    ...raw,
+    models: models.map((model: unknown) =>
+      isPlainObject(model)
+        ? {
+            ...model,
+            timeouts: { ...defaults.timeouts, ...(model.timeouts as object | undefined) },
+            retry: { ...defaults.retry, ...(model.retry as object | undefined) },
+          }
+        : model,
+    ),
+  };
+}
+
+/** Parses, interpolates and validates a routing config text. Throws ConfigFileError naming every problem. */
+export function parseRoutingConfig(text: string, file: string, env: NodeJS.ProcessEnv): RoutingConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigFileError(
+      file,
+      // The first few: after one syntax error the parser's later complaints are mostly echoes of it.
+      doc.errors.slice(0, 3).map((e) => ({
+        path: '',
+        line: e.linePos?.[0].line ?? null,
+        message: `YAML syntax: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigFileError(file, [
+      { path: '', line: 1, message: 'the file must be a mapping with providers and models' },
+    ]);
+  }
+  const plain = applyDefaults(interpolateTree(raw, env) as Record<string, unknown>);
+  const config = plainToInstance(RoutingConfig, plain);
+  let problems = flattenErrors(
+    validateSync(config, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false }),
+  );
+  if (problems.length === 0) problems = crossCheck(config);
+  if (problems.length > 0) {
+    throw new ConfigFileError(
+      file,
+      problems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, counter, p.path), message: p.message })),
+    );
+  }
+  return config;
+}
+
+export function loadRoutingConfig(file: string, env: NodeJS.ProcessEnv = process.env): RoutingConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigFileError(file, [
+      { path: '', line: null, message: `cannot read the file (${(error as Error).message})` },
+    ]);
+  }
+  return parseRoutingConfig(text, file, env);
+}

@@ -1,0 +1,128 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+
+/**
+ * The routing config file (`config/xrouter.yaml`), field for field. Keys are snake_case as written in the file;
+ * the routing and provider libs build their runtime structures from these validated objects.
+ */
+
+export const PROVIDER_TYPES = ['openai', 'gigachat', 'yandex'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export const OPENAI_PROFILES = ['generic', 'mts', 'tbank'] as const;
+export type OpenAiProfile = (typeof OPENAI_PROFILES)[number];
+
+export const STRATEGIES = ['fallback', 'weighted', 'round-robin', 'least-latency'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+const ID = /^[a-z0-9][a-z0-9_.-]*$/;
+
+export class TimeoutsConfig {
+  @IsInt() @Min(1) connect_ms = 5_000;
+  @IsInt() @Min(1) first_token_ms = 30_000;
+  @IsInt() @Min(1) total_ms = 300_000;
+}
+
+export class RetryConfig {
+  @IsInt() @Min(1) @Max(10) max_attempts = 3;
+  @IsInt() @Min(0) base_delay_ms = 200;
+  @IsInt() @Min(0) max_delay_ms = 5_000;
+  @IsInt() @Min(0) max_retry_after_ms = 10_000;
+}
+
+export class CircuitBreakerConfig {
+  @IsInt() @Min(1) failure_threshold = 5;
+  @IsInt() @Min(1) window_ms = 30_000;
+  @IsInt() @Min(1) cooldown_ms = 15_000;
+  @IsInt() @Min(1) half_open_probes = 1;
+}
+
+export class RoutingDefaults {
+  @ValidateNested() @Type(() => TimeoutsConfig) timeouts = new TimeoutsConfig();
+  @ValidateNested() @Type(() => RetryConfig) retry = new RetryConfig();
+  @ValidateNested() @Type(() => CircuitBreakerConfig) circuit_breaker = new CircuitBreakerConfig();
+}
+
+export class AccountConfig {
+  @IsString() @Matches(ID, { message: 'id must be lowercase letters, digits, ".", "_" or "-"' }) id!: string;
+  /** Bearer key (OpenAI-compatible hosts) or Yandex `Api-Key`. */
+  @IsOptional() @IsString() api_key?: string;
+  /** Yandex IAM token, used instead of api_key. */
+  @IsOptional() @IsString() iam_token?: string;
+  @IsOptional() @IsString() folder_id?: string;
+  /** GigaChat authorization key (base64 of client_id:client_secret). */
+  @IsOptional() @IsString() auth_key?: string;
+  @IsOptional() @IsString() scope?: string;
+  /** Requests per minute this account may send, enforced across replicas. */
+  @IsOptional() @IsInt() @Min(1) rpm?: number;
+}
+
+export class ProviderConfig {
+  @IsString() @Matches(ID, { message: 'id must be lowercase letters, digits, ".", "_" or "-"' }) id!: string;
+  @IsIn(PROVIDER_TYPES) type!: ProviderType;
+  @IsOptional() @IsIn(OPENAI_PROFILES) profile?: OpenAiProfile;
+  @IsString() @Matches(/^https?:\/\/\S+$/, { message: 'base_url must be an http(s) URL' }) base_url!: string;
+  /** GigaChat OAuth endpoint. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/\S+$/, { message: 'auth_url must be an http(s) URL' })
+  auth_url?: string;
+  /** Extra CA bundle (PEM) trusted for this provider only, e.g. the Russian Trusted Root CA for GigaChat. */
+  @IsOptional() @IsString() ca_file?: string;
+  @IsOptional() @IsInt() @Min(1) max_connections?: number;
+  @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => AccountConfig) accounts!: AccountConfig[];
+  /** Set by the gateway (never in the file) when this provider is served by the bundled emulator. */
+  declare emulated?: boolean;
+}
+
+export class DeploymentConfig {
+  @IsString() @MinLength(1) provider!: string;
+  /** One account of the provider; omitted = all its accounts, taken round-robin. */
+  @IsOptional() @IsString() account?: string;
+  /** The model id at the upstream. */
+  @IsString() @MinLength(1) model!: string;
+  @IsOptional() @IsNumber() @Min(0) weight?: number;
+}
+
+export class PricingConfig {
+  /** RUB per 1,000 prompt tokens. */
+  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) prompt_per_1k!: number;
+  /** RUB per 1,000 completion tokens. */
+  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) completion_per_1k!: number;
+}
+
+export class ModelConfig {
+  @IsString()
+  @Matches(/^[A-Za-z0-9][\w.:/-]*$/, { message: 'name may hold letters, digits and . _ : / -' })
+  name!: string;
+  @IsOptional() @IsIn(['chat', 'embeddings']) kind: 'chat' | 'embeddings' = 'chat';
+  @IsOptional() @IsArray() @IsString({ each: true }) aliases: string[] = [];
+  @IsOptional() @IsIn(STRATEGIES) strategy: Strategy = 'fallback';
+  @IsArray()
+  @ArrayMinSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => DeploymentConfig)
+  deployments!: DeploymentConfig[];
+  @IsOptional() @ValidateNested() @Type(() => PricingConfig) pricing?: PricingConfig;
+  @IsOptional() @ValidateNested() @Type(() => TimeoutsConfig) timeouts?: TimeoutsConfig;
+  @IsOptional() @ValidateNested() @Type(() => RetryConfig) retry?: RetryConfig;
+}
+
+export class RoutingConfig {
+  @IsOptional() @ValidateNested() @Type(() => RoutingDefaults) defaults = new RoutingDefaults();
+  @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => ProviderConfig) providers!: ProviderConfig[];
+  @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => ModelConfig) models!: ModelConfig[];
+}
