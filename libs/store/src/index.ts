@@ -1,0 +1,14 @@
+export type { ConsumeResult, CounterResult, Store, StoreLock, Unsubscribe } from './store.interface';
+export { STORE, DEFAULT_STORE_KEY_PREFIX } from './store.constants';
+export { StoreUnavailableError } from './store-unavailable.error';
+export { MemoryStore, type MemoryStoreOptions } from './memory.store';
+export {
+  RedisStore,
+  failFastRedisOptions,
+  type RedisClient,
+  type RedisClientFactory,
+  type RedisStoreOptions,
+  type RedisStoreUrlOptions,
+} from './redis.store';
+export { StoreModule, createStore, type StoreModuleOptions, type StoreModuleAsyncOptions } from './store.module';
+export { storeConfig, type StoreSettings } from './store.config';

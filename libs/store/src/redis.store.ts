@@ -1,0 +1,337 @@
+import { Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_STORE_KEY_PREFIX } from './store.constants';
+import { assertInteger, toTtlMs } from './store-arguments';
+import type { ConsumeResult, CounterResult, Store, StoreLock, Unsubscribe } from './store.interface';
+import { errorMessage, StoreUnavailableError } from './store-unavailable.error';
+
+/** A single Redis or a Redis Cluster client. */
+export type RedisClient = Redis | Cluster;
+
+/** Builds the command connection; the pub/sub connection is its `duplicate()`. */
+export type RedisClientFactory = () => RedisClient;
+
+export interface RedisStoreOptions {
+  /** Prepended to every key and channel (default `xr:`), so several deployments can share one Redis. */
+  keyPrefix?: string;
+}
+
+export interface RedisStoreUrlOptions extends RedisStoreOptions {
+  /** Longest wait for any one reply before the call fails (default 2000 ms): a hung Redis must not hang requests. */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * Connection settings that make an outage surface as fast errors instead of hanging requests: a command is retried
+ * over at most 2 reconnects, waits at most `commandTimeout` for a reply, and (see {@link RedisStore}) is refused at
+ * once while disconnected after the first connection attempt.
+ */
+export function failFastRedisOptions(commandTimeoutMs = 2_000): RedisOptions {
+  return {
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5_000,
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    // How long a closing socket may linger before it is destroyed (ioredis arms this timer even for a socket that
+    // is already dead, which would keep the process alive for the default 2 s after close()).
+    disconnectTimeout: 200,
+  };
+}
+
+/** The URL without its credentials, for log lines (`redis://:secret@host` → `redis://host:6379/0`). */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.hostname}:${parsed.port || '6379'}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return '(unparseable REDIS_URL)';
+  }
+}
+
+/** A Lua script run with EVALSHA, falling back to EVAL (which caches it) when the server does not know it yet. */
+class LuaScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, key: string, args: Array<string | number>): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, 1, key, ...args);
+    } catch (error) {
+      if (!errorMessage(error).startsWith('NOSCRIPT')) throw error;
+      return client.eval(this.source, 1, key, ...args);
+    }
+  }
+}
+
+// Every script touches exactly one key (KEYS[1]) and nothing else, so each runs on that key's node of a Redis
+// Cluster with no CROSSSLOT errors and needs no {hash tag}.
+
+/** KEYS[1] counter; ARGV by, ttlMs → {value, ttlMs}. The expiry is set only when the key had none. */
+const INCREMENT = new LuaScript(`
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {value, ttl}
+`);
+
+/** KEYS[1] window counter; ARGV cost, limit, windowMs → {allowed 0|1, value, ttlMs}. A refusal writes nothing. */
+const CONSUME = new LuaScript(`
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local cost = tonumber(ARGV[1])
+local window = tonumber(ARGV[3])
+local ttl = redis.call('PTTL', KEYS[1])
+if current + cost > tonumber(ARGV[2]) then
+  if ttl == -1 then redis.call('PEXPIRE', KEYS[1], window) end
+  if ttl < 0 then ttl = window end
+  return {0, current, ttl}
+end
+local value = redis.call('INCRBY', KEYS[1], cost)
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], window)
+  ttl = window
+end
+return {1, value, ttl}
+`);
+
+/** KEYS[1] lock; ARGV token → 1 when deleted. Deletes only if the caller still owns the lock. */
+const RELEASE_LOCK = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`);
+
+interface ChannelSubscriptions {
+  handlers: Set<{ handler: (message: string) => void }>;
+  /** Settles once Redis confirmed the SUBSCRIBE. */
+  ready: Promise<void>;
+}
+
+/**
+ * The store shared by every replica, on Redis through ioredis. Works on a single Redis or a Redis Cluster (pass a
+ * factory that returns a `Cluster`). Counters, rate-limit windows and lock releases are Lua scripts: atomic and one
+ * round trip each. Pub/sub uses a second connection, duplicated from the first on the first `subscribe`.
+ *
+ * Fail fast: commands issued during the very first connection attempt wait for it; afterwards the offline queue is
+ * off, so while Redis is unreachable every call rejects at once with {@link StoreUnavailableError}.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly logger = new Logger('Store');
+  private readonly prefix: string;
+  private readonly client: RedisClient;
+  private subscriber: RedisClient | null = null;
+  private readonly channels = new Map<string, ChannelSubscriptions>();
+  private closed = false;
+
+  constructor(createClient: RedisClientFactory, options: RedisStoreOptions = {}) {
+    this.prefix = options.keyPrefix ?? DEFAULT_STORE_KEY_PREFIX;
+    this.client = this.watch(createClient(), 'Redis');
+  }
+
+  /** A store on one Redis at `url` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS). */
+  static fromUrl(url: string, options: RedisStoreUrlOptions = {}): RedisStore {
+    return new RedisStore(() => new Redis(url, failFastRedisOptions(options.commandTimeoutMs)), options);
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.call('get', () => this.client.get(this.prefix + key));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const ttl = ttlMs === undefined ? undefined : toTtlMs(ttlMs);
+    await this.call('set', () =>
+      ttl === undefined
+        ? this.client.set(this.prefix + key, value)
+        : this.client.set(this.prefix + key, value, 'PX', ttl),
+    );
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const ttl = toTtlMs(ttlMs);
+    const reply = await this.call('setIfAbsent', () => this.client.set(this.prefix + key, value, 'PX', ttl, 'NX'));
+    return reply === 'OK';
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('delete', () => this.client.del(this.prefix + key));
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<CounterResult> {
+    assertInteger(by, 'by');
+    const ttl = toTtlMs(ttlMs);
+    const [value, remaining] = toIntegers(
+      await this.call('increment', () => INCREMENT.run(this.client, this.prefix + key, [by, ttl])),
+      2,
+    );
+    return { value, ttlMs: remaining };
+  }
+
+  async consume(key: string, cost: number, limit: number, windowMs: number): Promise<ConsumeResult> {
+    assertInteger(cost, 'cost', 0);
+    assertInteger(limit, 'limit', 0);
+    const window = toTtlMs(windowMs, 'windowMs');
+    const [allowed, value, ttl] = toIntegers(
+      await this.call('consume', () => CONSUME.run(this.client, this.prefix + key, [cost, limit, window])),
+      3,
+    );
+    return { allowed: allowed === 1, value, ttlMs: ttl };
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.call('publish', () => this.client.publish(this.prefix + channel, message));
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
+    if (this.closed) throw new StoreUnavailableError('subscribe', new Error('the store is closed'));
+    const name = this.prefix + channel;
+    const subscription = { handler };
+    let entry = this.channels.get(name);
+    if (!entry) {
+      const subscriber = this.subscriberConnection();
+      const created: ChannelSubscriptions = { handlers: new Set(), ready: Promise.resolve() };
+      created.ready = this.call('subscribe', () => subscriber.subscribe(name)).then(
+        () => undefined,
+        (error: unknown) => {
+          // A failed SUBSCRIBE leaves nothing behind, so the next subscribe tries again.
+          if (this.channels.get(name) === created) this.channels.delete(name);
+          throw error;
+        },
+      );
+      entry = created;
+      this.channels.set(name, entry);
+    }
+    entry.handlers.add(subscription);
+    try {
+      await entry.ready;
+    } catch (error) {
+      entry.handlers.delete(subscription);
+      throw error;
+    }
+    const subscribed = entry;
+    let done = false;
+    return async () => {
+      if (done || this.closed) return;
+      done = true;
+      subscribed.handlers.delete(subscription);
+      if (subscribed.handlers.size > 0 || this.channels.get(name) !== subscribed) return;
+      this.channels.delete(name);
+      const subscriber = this.subscriber;
+      if (subscriber) await this.call('unsubscribe', () => subscriber.unsubscribe(name));
+    };
+  }
+
+  async acquireLock(key: string, ttlMs: number): Promise<StoreLock | null> {
+    const ttl = toTtlMs(ttlMs);
+    const token = randomUUID();
+    const name = this.prefix + key;
+    const reply = await this.call('acquireLock', () => this.client.set(name, token, 'PX', ttl, 'NX'));
+    if (reply !== 'OK') return null;
+    return {
+      key,
+      release: async () => {
+        await this.call('releaseLock', () => RELEASE_LOCK.run(this.client, name, [token]));
+      },
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', () => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.channels.clear();
+    const connections = [this.client, this.subscriber].filter((c): c is RedisClient => c !== null);
+    await Promise.all(connections.map((connection) => disconnect(connection)));
+  }
+
+  /** Runs one Redis call, turning every failure (and calls after `close`) into a {@link StoreUnavailableError}. */
+  private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(operation, new Error('the store is closed'));
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(operation, error);
+    }
+  }
+
+  private subscriberConnection(): RedisClient {
+    if (!this.subscriber) {
+      // The duplicate inherits the options, including the switched-off offline queue: switch it back on until the
+      // subscriber's own first connection attempt, or its first SUBSCRIBE would be refused.
+      const duplicate =
+        this.client instanceof Cluster
+          ? this.client.duplicate([], { enableOfflineQueue: true })
+          : this.client.duplicate({ enableOfflineQueue: true });
+      this.subscriber = this.watch(duplicate, 'Redis pub/sub');
+      this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    }
+    return this.subscriber;
+  }
+
+  private dispatch(channel: string, message: string): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    for (const { handler } of [...entry.handlers]) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.logger.error(`Subscriber of "${channel}" threw: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Turns the offline queue off once the first connection attempt settled, and logs connection state changes
+   * (once per outage, not once per reconnect attempt). Never logs the URL.
+   */
+  private watch(client: RedisClient, label: string): RedisClient {
+    let healthy = true;
+    const failFast = (): void => {
+      client.options.enableOfflineQueue = false;
+    };
+    client.once('ready', failFast);
+    client.once('close', failFast);
+    client.on('ready', () => {
+      if (!healthy) this.logger.log(`${label} connection restored`);
+      healthy = true;
+    });
+    client.on('error', (error: unknown) => {
+      if (healthy && !this.closed) this.logger.warn(`${label} unavailable: ${errorMessage(error)}`);
+      healthy = false;
+    });
+    return client;
+  }
+}
+
+/** Quits gracefully when connected (pending replies arrive first), otherwise drops the connection and its retries. */
+async function disconnect(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+function toIntegers(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length !== length || !reply.every((n): n is number => typeof n === 'number')) {
+    throw new StoreUnavailableError('script', new Error(`unexpected reply ${JSON.stringify(reply)}`));
+  }
+  return reply;
+}
