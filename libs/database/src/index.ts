@@ -1,0 +1,4 @@
+export * from './database.config';
+export * from './database.module';
+export * from './run-migrations';
+export * from './typeorm-options';
