@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { ProviderConfig } from '@xrouter/config';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import { transportError, upstreamHttpError } from './upstream-error';
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  /** Absolute URL; its origin picks the pool. */
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+const KEEP_ALIVE_MS = 30_000;
+
+/**
+ * The gateway's only HTTP client to upstreams: one undici Pool per (provider, origin), keep-alive, a per-provider
+ * CA bundle added to Node's roots (never a global TLS opt-out). Non-2xx answers become GatewayErrors here, so every
+ * adapter maps upstream failures the same way.
+ */
+@Injectable()
+export class UpstreamHttpClient implements OnApplicationShutdown {
+  private readonly pools = new Map<string, Pool>();
+  private connectTimeoutMs = 5_000;
+
+  /** Connect timeout for pools created from now on (from the routing defaults). */
+  setConnectTimeout(ms: number): void {
+    this.connectTimeoutMs = ms;
+  }
+
+  private pool(provider: ProviderConfig, origin: string): Pool {
+    const key = `${provider.id} ${origin}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: provider.max_connections ?? 128,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        pipelining: 1,
+        connect: {
+          timeout: this.connectTimeoutMs,
+          ...(provider.ca_file ? { ca: [...rootCertificates, readFileSync(provider.ca_file, 'utf8')] } : {}),
+        },
+        // Streams and slow models are governed by the router's AbortSignal deadlines, not undici's own timers.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Sends a request; resolves on a 2xx with the body still unread; rejects with a GatewayError otherwise. */
+  async send(provider: ProviderConfig, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const url = new URL(request.url);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.pool(provider, url.origin).request({
+        method: request.method,
+        path: url.pathname + url.search,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+      });
+    } catch (error) {
+      throw transportError(provider.id, error, request.signal);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    }
+    const text = await response.body.text().catch(() => '');
+    throw upstreamHttpError(provider.id, response.statusCode, text, response.headers);
+  }
+
+  /** Sends a request and parses a JSON answer. */
+  async sendJson<T>(provider: ProviderConfig, request: UpstreamRequest): Promise<T> {
+    const response = await this.send(provider, request);
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw transportError(provider.id, error, request.signal);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${provider.id}: the answer is not valid JSON`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
+  }
+}

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { UpstreamHttpClient } from './http/upstream-http.client';
+import { OpenAiCompatibleProvider } from './openai-compatible/openai-compatible.provider';
+import { ProviderRegistry } from './provider.registry';
+import { LLM_PROVIDERS } from './providers.constants';
+import type { LlmProvider } from './llm-provider.interface';
+
+/** Every adapter, gathered under one array token. Add a vendor: its provider class here and in the factory. */
+@Module({
+  providers: [
+    UpstreamHttpClient,
+    OpenAiCompatibleProvider,
+    {
+      provide: LLM_PROVIDERS,
+      useFactory: (...adapters: LlmProvider[]) => adapters,
+      inject: [OpenAiCompatibleProvider],
+    },
+    ProviderRegistry,
+  ],
+  exports: [ProviderRegistry, UpstreamHttpClient],
+})
+export class ProvidersModule {}

@@ -1,0 +1,188 @@
+import 'reflect-metadata';
+import { ErrorCode, GatewayError, type ChatCompletionChunk, type ChatCompletionRequest } from '@xrouter/common';
+import { parseRoutingConfig } from '@xrouter/config';
+import { CallContext, DeploymentTarget, OpenAiCompatibleProvider, UpstreamHttpClient } from '@xrouter/providers';
+import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
+
+const MTS_KEY = 'test-mts-key';
+
+describe('OpenAI-compatible adapter against the MTS emulator over HTTP', () => {
+  let emulator: EmulatorServer;
+  let http: UpstreamHttpClient;
+  let provider: OpenAiCompatibleProvider;
+  let target: DeploymentTarget;
+
+  beforeAll(async () => {
+    emulator = createEmulatorServer({ mtsApiKey: MTS_KEY, chunks: 4 });
+    const port = await emulator.listen(0, '127.0.0.1');
+    const config = parseRoutingConfig(
+      `providers:
+  - id: mts
+    type: openai
+    profile: mts
+    base_url: http://127.0.0.1:${port}/mts/v1
+    accounts: [{ id: main, api_key: "\${KEY}" }]
+models:
+  - name: alpha
+    deployments: [{ provider: mts, model: mws-gpt-alpha }]
+`,
+      'test.yaml',
+      { KEY: MTS_KEY },
+    );
+    const mts = config.providers[0];
+    target = { key: 'mts/main/mws-gpt-alpha', provider: mts, account: mts.accounts[0], upstreamModel: 'mws-gpt-alpha' };
+    http = new UpstreamHttpClient();
+    provider = new OpenAiCompatibleProvider(http);
+  });
+
+  afterAll(async () => {
+    await http.onApplicationShutdown();
+    await emulator.close();
+  });
+
+  const ctx = (overrides: Partial<CallContext> = {}): CallContext => ({
+    target,
+    signal: new AbortController().signal,
+    requestId: 'req-1',
+    publicModel: 'alpha',
+    completionId: 'chatcmpl-test',
+    ...overrides,
+  });
+
+  const ask = (text: string, extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+    model: 'alpha',
+    messages: [{ role: 'user', content: text }],
+    ...extra,
+  });
+
+  async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    return chunks;
+  }
+
+  async function failure(promise: Promise<unknown>): Promise<GatewayError> {
+    try {
+      await promise;
+    } catch (error) {
+      if (error instanceof GatewayError) return error;
+      throw error;
+    }
+    throw new Error('expected a GatewayError');
+  }
+
+  it('should answer a plain chat with the gateway id, the public model name and usage', async () => {
+    const completion = await provider.chat(ask('hello there'), ctx());
+    expect(completion).toMatchObject({
+      id: 'chatcmpl-test',
+      object: 'chat.completion',
+      model: 'alpha',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Echo: hello there The provider emulator answers deterministically.' },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 2, completion_tokens: 8, total_tokens: 10 },
+    });
+  });
+
+  it('should stream chunks that add up to the answer, with usage at the end', async () => {
+    const chunks = await collect(await provider.chatStream(ask('hello there', { stream: true }), ctx()));
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('Echo: hello there The provider emulator answers deterministically.');
+    expect(chunks.every((c) => c.id === 'chatcmpl-test' && c.model === 'alpha')).toBe(true);
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe('stop');
+    expect(chunks.at(-1)?.usage).toEqual(expect.objectContaining({ prompt_tokens: 2, completion_tokens: 8 }));
+  });
+
+  it('should carry a tool call round trip', async () => {
+    const tools = [
+      {
+        type: 'function' as const,
+        function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+      },
+    ];
+    const first = await provider.chat(ask('Moscow', { tools }), ctx());
+    const call = first.choices[0].message.tool_calls?.[0];
+    expect(first.choices[0].finish_reason).toBe('tool_calls');
+    expect(call?.function).toEqual({ name: 'get_weather', arguments: JSON.stringify({ city: 'Moscow' }) });
+    const second = await provider.chat(
+      {
+        model: 'alpha',
+        tools,
+        messages: [
+          { role: 'user', content: 'Moscow' },
+          { role: 'assistant', content: null, tool_calls: [call!] },
+          { role: 'tool', tool_call_id: call!.id, content: '-3 C' },
+        ],
+      },
+      ctx(),
+    );
+    expect(second.choices[0].message.content).toContain('Tool result: -3 C');
+  });
+
+  it('should return embeddings under the public model name', async () => {
+    const result = await provider.embeddings(
+      { model: 'alpha', input: ['a', 'b'] },
+      ctx({ target: { ...target, upstreamModel: 'bge-m3' } }),
+    );
+    expect(result.model).toBe('alpha');
+    expect(result.data).toHaveLength(2);
+    expect(result.data[0].embedding).toHaveLength(16);
+  });
+
+  it('should list the upstream models', async () => {
+    expect(await provider.listModels(target, new AbortController().signal)).toEqual(
+      expect.arrayContaining(['mws-gpt-alpha', 'qwen2.5-72b-instruct']),
+    );
+  });
+
+  it.each([
+    ['[[fault:status=503]]', ErrorCode.UPSTREAM_5XX, true],
+    ['[[fault:status=500]]', ErrorCode.UPSTREAM_5XX, true],
+    ['[[fault:status=400]]', ErrorCode.BAD_REQUEST, false],
+    ['[[fault:reset]]', ErrorCode.UPSTREAM_UNREACHABLE, true],
+    ['[[fault:malformed-json]]', ErrorCode.UPSTREAM_BAD_RESPONSE, true],
+  ])('should map %s to %s', async (directive, code, retryable) => {
+    const error = await failure(provider.chat(ask(`hi ${directive}`), ctx()));
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+  });
+
+  it('should keep Retry-After of a 429', async () => {
+    const error = await failure(provider.chat(ask('hi [[fault:status=429,retry-after=2]]'), ctx()));
+    expect(error.code).toBe(ErrorCode.RATE_LIMITED);
+    expect(error.retryAfterMs).toBe(2000);
+  });
+
+  it('should refuse wrong credentials as an upstream auth error', async () => {
+    const wrong = { ...target, account: { ...target.account, api_key: 'nope' } };
+    const error = await failure(provider.chat(ask('hi'), ctx({ target: wrong })));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH);
+    expect(error.upstreamStatus).toBe(401);
+  });
+
+  it('should end a stream cut off mid-way with STREAM_TRUNCATED, never a clean stop', async () => {
+    const stream = await provider.chatStream(ask('hello [[fault:truncate-after=2]]', { stream: true }), ctx());
+    const seen: ChatCompletionChunk[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const chunk of stream) seen.push(chunk);
+      })(),
+    );
+    expect(error.code).toBe(ErrorCode.STREAM_TRUNCATED);
+    expect(seen.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(false);
+  });
+
+  it('should give up on a hanging upstream when the deadline aborts, with the deadline as the reason', async () => {
+    const controller = new AbortController();
+    const reason = new GatewayError(ErrorCode.TIMEOUT, 'first-token timeout');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    const error = await failure(provider.chat(ask('hi [[fault:hang]]'), ctx({ signal: controller.signal })));
+    expect(error).toBe(reason);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
