@@ -1,0 +1,5 @@
+export * from './deadline';
+export * from './model-catalog';
+export * from './routing.constants';
+export * from './routing.module';
+export * from './routing.service';

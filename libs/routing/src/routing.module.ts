@@ -1,0 +1,31 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
+import { ProviderRegistry, ProvidersModule, UpstreamHttpClient } from '@xrouter/providers';
+import { ModelCatalog } from './model-catalog';
+import { MODEL_CATALOG } from './routing.constants';
+import { RoutingService } from './routing.service';
+
+/** The router over the routing config the app loaded (and, with no credentials, pointed at the emulators). */
+@Module({})
+export class RoutingModule {
+  static forRoot(config: RoutingConfig): DynamicModule {
+    return {
+      module: RoutingModule,
+      global: true,
+      imports: [ProvidersModule],
+      providers: [
+        { provide: ROUTING_CONFIG, useValue: config },
+        {
+          provide: MODEL_CATALOG,
+          useFactory: (http: UpstreamHttpClient, registry: ProviderRegistry) => {
+            http.setConnectTimeout(config.defaults.timeouts.connect_ms);
+            return new ModelCatalog(config, (type) => registry.has(type));
+          },
+          inject: [UpstreamHttpClient, ProviderRegistry],
+        },
+        RoutingService,
+      ],
+      exports: [RoutingService, MODEL_CATALOG, ROUTING_CONFIG],
+    };
+  }
+}
