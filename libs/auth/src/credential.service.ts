@@ -1,0 +1,96 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
+import { hashSecret } from './api-key-secret';
+import { authConfig } from './auth.config';
+import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';
+import { CredentialCache } from './credential.cache';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import type { Principal } from './principal';
+
+/**
+ * Turns a bearer secret into a Principal. Hot path: one SHA-256 and a cache hit. The database is asked only on a
+ * miss; revocations published on the store's channel drop the entry on every replica at once.
+ */
+@Injectable()
+export class CredentialService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(CredentialService.name);
+  private readonly cache: CredentialCache;
+  private readonly inflight = new Map<string, Promise<Principal | null>>();
+  private unsubscribe?: Unsubscribe;
+
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    @Inject(STORE) private readonly store: Store,
+    @Inject(authConfig.KEY) config: ConfigType<typeof authConfig>,
+  ) {
+    this.cache = new CredentialCache(config.cacheTtlMs);
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.unsubscribe = await this.store.subscribe(CREDENTIAL_INVALIDATION_CHANNEL, (hash) => {
+      if (hash === '*') this.cache.clear();
+      else this.cache.delete(hash);
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  /** The principal for a presented secret, or null when it is unknown, revoked, expired or its user disabled. */
+  async authenticate(secret: string): Promise<Principal | null> {
+    const hash = hashSecret(secret);
+    let principal = this.cache.get(hash);
+    if (principal === undefined) {
+      principal = await this.loadOnce(hash);
+    }
+    if (principal && principal.expiresAt !== null && principal.expiresAt <= Date.now()) return null;
+    return principal;
+  }
+
+  /** Announces that a credential changed (revoked, rotated, its user disabled) to every replica. */
+  async invalidate(secretHash: string): Promise<void> {
+    this.cache.delete(secretHash);
+    await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, secretHash);
+  }
+
+  /** Concurrent misses for the same hash share one database query. */
+  private loadOnce(hash: string): Promise<Principal | null> {
+    let pending = this.inflight.get(hash);
+    if (!pending) {
+      pending = this.load(hash).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async load(hash: string): Promise<Principal | null> {
+    const key = await this.keys
+      .createQueryBuilder('key')
+      .innerJoinAndSelect('key.user', 'user')
+      .where('key.secret_hash = :hash', { hash })
+      .andWhere('key.revoked_at IS NULL')
+      .andWhere('user.disabled_at IS NULL')
+      .getOne();
+    const principal: Principal | null =
+      key && key.user
+        ? {
+            kind: 'api_key',
+            credentialId: key.id,
+            userId: key.userId,
+            role: key.user.role,
+            scopes: key.scopes,
+            allowedModels: key.allowedModels,
+            rpmLimit: key.rpmLimit,
+            tpmLimit: key.tpmLimit,
+            expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
+          }
+        : null;
+    this.cache.set(hash, principal);
+    if (!principal) this.logger.debug('Unknown or revoked credential presented');
+    return principal;
+  }
+}

@@ -1,0 +1,20 @@
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from './user.entity';
+
+@Entity('api_keys')
+export class ApiKeyEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column('uuid', { name: 'user_id' }) userId!: string;
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'user_id' }) user?: UserEntity;
+  @Column('text') name!: string;
+  @Column('text') prefix!: string;
+  @Column('char', { name: 'secret_hash', length: 64, select: false }) secretHash!: string;
+  @Column('text', { array: true, default: '{}' }) scopes!: string[];
+  @Column('text', { name: 'allowed_models', array: true, nullable: true }) allowedModels!: string[] | null;
+  @Column('int', { name: 'rpm_limit', nullable: true }) rpmLimit!: number | null;
+  @Column('int', { name: 'tpm_limit', nullable: true }) tpmLimit!: number | null;
+  @Column('timestamptz', { name: 'expires_at', nullable: true }) expiresAt!: Date | null;
+  @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt!: Date | null;
+  @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt!: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
