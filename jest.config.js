@@ -18,5 +18,6 @@ module.exports = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@xrouter/(.*)$': '<rootDir>/libs/$1/src' },
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
   testTimeout: 30000,
 };

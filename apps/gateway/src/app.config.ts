@@ -1,0 +1,25 @@
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { defineConfig } from '@xrouter/config';
+
+class AppEnv {
+  @IsOptional() @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
+  @IsOptional() @IsBoolean() LOG_PRETTY?: boolean;
+  @IsOptional()
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'MAX_BODY_SIZE must look like 512kb or 10mb' })
+  MAX_BODY_SIZE?: string;
+  @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
+  @IsOptional() @IsString() XROUTER_CONFIG?: string;
+}
+
+export const appConfig = defineConfig('app', AppEnv, (env) => ({
+  port: env.PORT ?? 8080,
+  host: env.HOST ?? '0.0.0.0',
+  logLevel: env.LOG_LEVEL ?? 'info',
+  logPretty: env.LOG_PRETTY ?? false,
+  maxBodySize: env.MAX_BODY_SIZE ?? '10mb',
+  /** How long in-flight requests (streams included) may take to finish after SIGTERM. */
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
+  routingConfigPath: env.XROUTER_CONFIG ?? 'config/xrouter.yaml',
+}));

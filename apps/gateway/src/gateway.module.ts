@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { authConfig, AuthModule } from '@xrouter/auth';
+import { buildHttpLoggerOptions } from '@xrouter/common';
+import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
+import { databaseConfig, DatabaseModule } from '@xrouter/database';
+import { RoutingModule } from '@xrouter/routing';
+import { storeConfig, StoreModule } from '@xrouter/store';
+import { appConfig } from './app.config';
+import { OpenAiModule } from './openai/openai.module';
+
+/** Every env namespace the gateway reads; validated together so one message names every bad variable. */
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, storeConfig, authConfig];
+
+@Module({})
+export class GatewayModule {
+  static forRoot(routing: RoutingConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          cache: true,
+          ignoreEnvFile: true,
+          load: CONFIG_NAMESPACES,
+          validate: (env) => validateEnvironment(CONFIG_NAMESPACES, env),
+        }),
+        LoggerModule.forRootAsync({
+          inject: [appConfig.KEY],
+          useFactory: (app: ConfigType<typeof appConfig>) => ({
+            pinoHttp: buildHttpLoggerOptions({ level: app.logLevel, pretty: app.logPretty }),
+          }),
+        }),
+        DatabaseModule.forRoot(),
+        StoreModule.forRootAsync({
+          inject: [storeConfig.KEY],
+          useFactory: (store: ConfigType<typeof storeConfig>) => store,
+        }),
+        AuthModule,
+        RoutingModule.forRoot(routing),
+        OpenAiModule,
+      ],
+    };
+  }
+}

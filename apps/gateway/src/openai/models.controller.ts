@@ -1,0 +1,25 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal, type Principal } from '@xrouter/auth';
+import type { ModelList, ModelObject } from '@xrouter/common';
+import { OpenAiGatewayService } from './openai-gateway.service';
+
+@ApiTags('OpenAI')
+@Authenticated()
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly gateway: OpenAiGatewayService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List the models this credential may use' })
+  list(@CurrentPrincipal() principal: Principal): ModelList {
+    return this.gateway.listModels(principal);
+  }
+
+  @Get('*id')
+  @ApiOperation({ summary: 'Retrieve one model (ids may contain "/", e.g. mts/qwen2.5-72b-instruct)' })
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string | string[]): ModelObject {
+    // Express 5 hands a wildcard over as its path segments.
+    return this.gateway.getModel(principal, Array.isArray(id) ? id.join('/') : id);
+  }
+}

@@ -1,0 +1,46 @@
+import type { Response } from 'express';
+import { ChatCompletionChunk, toGatewayError, toOpenAiErrorBody } from '@xrouter/common';
+
+function write(res: Response, text: string): Promise<void> | void {
+  if (res.write(text)) return;
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes chunks as Server-Sent Events the moment they arrive (no buffering), then `data: [DONE]`. Usage-only chunks
+ * go to the client only when it asked (`stream_options.include_usage`). A failure after the first byte ends the
+ * stream with an OpenAI error event and no [DONE], so clients see an error rather than a clean stop.
+ */
+export async function writeSse(
+  res: Response,
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  includeUsage: boolean,
+): Promise<void> {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+  try {
+    for await (const chunk of chunks) {
+      if (res.destroyed) break;
+      if (!includeUsage) {
+        if (chunk.choices.length === 0 && chunk.usage) continue;
+        if (chunk.usage !== undefined) delete chunk.usage;
+      }
+      await write(res, `data: ${JSON.stringify(chunk)}\n\n`);
+    }
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+  } catch (error) {
+    if (!res.destroyed) res.end(`data: ${JSON.stringify(toOpenAiErrorBody(toGatewayError(error)))}\n\n`);
+  }
+}
