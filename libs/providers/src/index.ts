@@ -6,3 +6,4 @@ export * from './openai-compatible/openai-compatible.provider';
 export * from './provider.registry';
 export * from './providers.constants';
 export * from './providers.module';
+export * from './mapping/openai-mapping';
