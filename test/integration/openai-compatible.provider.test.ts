@@ -176,6 +176,54 @@ models:
     expect(seen.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(false);
   });
 
+  describe('T-Bank profile (T-Pro puts its thoughts in <think>)', () => {
+    const tbank = (): DeploymentTarget => {
+      const config = parseRoutingConfig(
+        `providers:
+  - id: tbank
+    type: openai
+    profile: tbank
+    base_url: ${target.provider.base_url.replace('/mts/v1', '/tbank/v1')}
+    accounts: [{ id: main, api_key: "emulator-tbank-key" }]
+models:
+  - name: t-pro
+    deployments: [{ provider: tbank, model: t-tech/T-pro-it-2.0 }]
+`,
+        'test.yaml',
+        {},
+      );
+      const provider = config.providers[0];
+      return { key: 'tbank/main/t-pro', provider, account: provider.accounts[0], upstreamModel: 't-tech/T-pro-it-2.0' };
+    };
+
+    it('should move the thoughts to reasoning_content in a plain answer', async () => {
+      const completion = await provider.chat(ask('hello there'), ctx({ target: tbank() }));
+      const message = completion.choices[0].message;
+      expect(message.content).toBe('Echo: hello there The provider emulator answers deterministically.');
+      expect(message.reasoning_content).toBe('\nThe emulator thinks before it echoes.\n');
+    });
+
+    it('should move the thoughts to reasoning_content chunk by chunk in a stream', async () => {
+      const chunks = await collect(
+        await provider.chatStream(ask('hello there', { stream: true }), ctx({ target: tbank() })),
+      );
+      const content = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+      const reasoning = chunks.map((c) => c.choices[0]?.delta.reasoning_content ?? '').join('');
+      expect(content).toBe('Echo: hello there The provider emulator answers deterministically.');
+      expect(reasoning).toBe('\nThe emulator thinks before it echoes.\n');
+      expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+    });
+
+    it('should keep the block in content when the provider says keep', async () => {
+      const kept = tbank();
+      const completion = await provider.chat(
+        ask('hi'),
+        ctx({ target: { ...kept, provider: { ...kept.provider, think_tags: 'keep' } } }),
+      );
+      expect(completion.choices[0].message.content).toMatch(/^<think>/);
+    });
+  });
+
   it('should give up on a hanging upstream when the deadline aborts, with the deadline as the reason', async () => {
     const controller = new AbortController();
     const reason = new GatewayError(ErrorCode.TIMEOUT, 'first-token timeout');

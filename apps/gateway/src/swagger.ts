@@ -9,7 +9,12 @@ export function setupSwagger(app: INestApplication): void {
       'OpenAI-compatible gateway for GigaChat, YandexGPT, MTS AI and T-Bank. Authorize with an XRouter API key.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An XRouter API key (xr-…)' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'xr-… API key or OAuth token',
+      description: 'An XRouter API key (xr-…)',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {

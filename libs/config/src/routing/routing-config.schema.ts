@@ -83,6 +83,13 @@ export class ProviderConfig {
   /** Extra CA bundle (PEM) trusted for this provider only, e.g. the Russian Trusted Root CA for GigaChat. */
   @IsOptional() @IsString() ca_file?: string;
   @IsOptional() @IsInt() @Min(1) max_connections?: number;
+  /** OpenAI-compatible hosts: request fields removed before sending (parameters the host rejects). */
+  @IsOptional() @IsArray() @IsString({ each: true }) drop_params?: string[];
+  /**
+   * OpenAI-compatible hosts: a leading `<think>…</think>` block goes to `reasoning_content` (split), is removed
+   * (strip) or stays in `content` (keep). Default: split for the tbank profile, keep otherwise.
+   */
+  @IsOptional() @IsIn(['split', 'strip', 'keep']) think_tags?: 'split' | 'strip' | 'keep';
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => AccountConfig) accounts!: AccountConfig[];
   /** Set by the gateway (never in the file) when this provider is served by the bundled emulator. */
   declare emulated?: boolean;

@@ -11,6 +11,8 @@ import {
 import { readSseData } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import { transportError } from '../http/upstream-error';
+import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
+import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
 
 function headers(target: DeploymentTarget, requestId?: string): Record<string, string> {
@@ -25,21 +27,85 @@ function endpoint(target: DeploymentTarget, path: string): string {
   return `${target.provider.base_url.replace(/\/+$/, '')}${path}`;
 }
 
-/** The upstream body: the client's request with the upstream model id, and usage always requested on streams. */
-export function toUpstreamRequest(request: ChatCompletionRequest, upstreamModel: string): ChatCompletionRequest {
+/**
+ * The upstream body: the client's request with the upstream model id, without the parameters the host rejects, and
+ * usage always requested on streams (the gateway records it even when the client did not ask).
+ */
+export function toUpstreamRequest(
+  request: ChatCompletionRequest,
+  upstreamModel: string,
+  profile: ResolvedOpenAiProfile,
+): ChatCompletionRequest {
   const body: ChatCompletionRequest = { ...request, model: upstreamModel };
+  for (const name of profile.dropParams) delete body[name];
   if (request.stream) body.stream_options = { ...request.stream_options, include_usage: true };
   return body;
 }
 
+type UpstreamMessage = ChatCompletion['choices'][number]['message'] & { reasoning?: string };
+type UpstreamDelta = ChatCompletionChunk['choices'][number]['delta'] & { reasoning?: string };
+
 interface UpstreamChunk extends Partial<ChatCompletionChunk> {
   error?: { message?: string };
+}
+
+/** Newer vLLM calls it `reasoning`, older `reasoning_content`: clients get `reasoning_content`. */
+function joinReasoning(...parts: Array<string | undefined>): string | undefined {
+  const text = parts.filter(Boolean).join('');
+  return text || undefined;
+}
+
+/** A non-streamed message after the profile's `<think>` handling and reasoning normalisation. */
+export function normalizeMessage(
+  message: UpstreamMessage,
+  mode: ThinkTagMode,
+): ChatCompletion['choices'][number]['message'] {
+  const { reasoning, ...rest } = message;
+  let content = rest.content;
+  let thought: string | undefined;
+  if (mode !== 'keep' && typeof content === 'string') {
+    const split = splitThinking(content);
+    content = split.content;
+    thought = mode === 'split' ? split.reasoning : undefined;
+  }
+  const reasoningContent = joinReasoning(rest.reasoning_content, reasoning, thought);
+  return { ...rest, content, ...(reasoningContent ? { reasoning_content: reasoningContent } : {}) };
 }
 
 /**
  * MTS AI (MWS GPT), T-Bank hosts and any other OpenAI-compatible upstream: requests and answers pass through,
  * with the gateway's completion id and the client's model name written into every answer and chunk.
  */
+/** A streamed delta after `<think>` splitting (held-back text is flushed with the finish chunk). */
+function normalizeDelta(
+  delta: UpstreamDelta,
+  splitter: ThinkSplitter | null,
+  mode: ThinkTagMode,
+  finishing: boolean,
+): UpstreamDelta {
+  const { reasoning, ...rest } = delta;
+  let content = rest.content;
+  let thought: string | undefined;
+  if (splitter && (typeof content === 'string' || finishing)) {
+    const pushed = splitter.push(content ?? '');
+    const flushed = finishing ? splitter.flush() : { reasoning: '', content: '' };
+    content = pushed.content + flushed.content;
+    thought = mode === 'split' ? pushed.reasoning + flushed.reasoning : undefined;
+    if (!content && rest.content !== undefined && rest.content !== null) content = '';
+  }
+  const reasoningContent = joinReasoning(rest.reasoning_content, reasoning, thought);
+  const out: UpstreamDelta = { ...rest };
+  if (content !== undefined) out.content = content;
+  if (reasoningContent) out.reasoning_content = reasoningContent;
+  else delete out.reasoning_content;
+  return out;
+}
+
+/** Nothing for the client: splitting can leave a chunk that only held back part of a tag. */
+function isEmptyDelta(delta: UpstreamDelta): boolean {
+  return !delta.role && !delta.content && !delta.reasoning_content && !delta.tool_calls?.length;
+}
+
 @Injectable()
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai' as const;
@@ -47,32 +113,39 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   constructor(private readonly http: UpstreamHttpClient) {}
 
   async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion> {
+    const profile = resolveOpenAiProfile(ctx.target.provider);
     const completion = await this.http.sendJson<ChatCompletion>(ctx.target.provider, {
       method: 'POST',
       url: endpoint(ctx.target, '/chat/completions'),
       headers: headers(ctx.target, ctx.requestId),
-      body: JSON.stringify(toUpstreamRequest({ ...request, stream: false }, ctx.target.upstreamModel)),
+      body: JSON.stringify(toUpstreamRequest({ ...request, stream: false }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
     });
     if (!Array.isArray(completion.choices)) {
       throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: the answer has no choices`);
     }
-    return { ...completion, id: ctx.completionId, object: 'chat.completion', model: ctx.publicModel };
+    const choices = completion.choices.map((choice) => ({
+      ...choice,
+      message: normalizeMessage(choice.message, profile.thinkTags),
+    }));
+    return { ...completion, choices, id: ctx.completionId, object: 'chat.completion', model: ctx.publicModel };
   }
 
   async chatStream(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatChunkStream> {
+    const profile = resolveOpenAiProfile(ctx.target.provider);
     const response = await this.http.send(ctx.target.provider, {
       method: 'POST',
       url: endpoint(ctx.target, '/chat/completions'),
       headers: { ...headers(ctx.target, ctx.requestId), accept: 'text/event-stream' },
-      body: JSON.stringify(toUpstreamRequest({ ...request, stream: true }, ctx.target.upstreamModel)),
+      body: JSON.stringify(toUpstreamRequest({ ...request, stream: true }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
     });
-    return this.chunks(response, ctx);
+    return this.chunks(response, ctx, profile.thinkTags);
   }
 
-  private async *chunks(response: UpstreamResponse, ctx: CallContext): ChatChunkStream {
+  private async *chunks(response: UpstreamResponse, ctx: CallContext, thinkTags: ThinkTagMode): ChatChunkStream {
     const providerId = ctx.target.provider.id;
+    const splitter = thinkTags === 'keep' ? null : new ThinkSplitter();
     let done = false;
     try {
       for await (const data of readSseData(response.body)) {
@@ -89,13 +162,23 @@ export class OpenAiCompatibleProvider implements LlmProvider {
         if (chunk.error) {
           throw new GatewayError(ErrorCode.UPSTREAM_5XX, `${providerId}: ${chunk.error.message ?? 'stream error'}`);
         }
+        const choices = (chunk.choices ?? []).map((choice) => ({
+          ...choice,
+          delta: normalizeDelta(
+            choice.delta ?? {},
+            splitter,
+            thinkTags,
+            choice.finish_reason !== null && choice.finish_reason !== undefined,
+          ),
+        }));
+        if (choices.length > 0 && choices.every((c) => isEmptyDelta(c.delta) && !c.finish_reason)) continue;
         yield {
           ...chunk,
           id: ctx.completionId,
           object: 'chat.completion.chunk',
           created: chunk.created ?? Math.floor(Date.now() / 1000),
           model: ctx.publicModel,
-          choices: chunk.choices ?? [],
+          choices,
         };
       }
     } catch (error) {
