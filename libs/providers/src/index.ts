@@ -1,3 +1,4 @@
+export * from './account-rate.limiter';
 export * from './http/sse';
 export * from './http/upstream-error';
 export * from './http/upstream-http.client';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccountRateLimiter } from './account-rate.limiter';
 import { UpstreamHttpClient } from './http/upstream-http.client';
 import { OpenAiCompatibleProvider } from './openai-compatible/openai-compatible.provider';
 import { ProviderRegistry } from './provider.registry';
@@ -16,7 +17,8 @@ import type { LlmProvider } from './llm-provider.interface';
       inject: [OpenAiCompatibleProvider],
     },
     ProviderRegistry,
+    AccountRateLimiter,
   ],
-  exports: [ProviderRegistry, UpstreamHttpClient],
+  exports: [ProviderRegistry, UpstreamHttpClient, AccountRateLimiter],
 })
 export class ProvidersModule {}

@@ -1,3 +1,4 @@
+export * from './candidate-order';
 export * from './deadline';
 export * from './model-catalog';
 export * from './routing.constants';

@@ -11,11 +11,21 @@ import {
 } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
 
+/** One configured deployment: the same provider and upstream model over one or more of the provider's accounts. */
+export interface DeploymentGroup {
+  /** `provider/model` (or `provider/account/model` when pinned to one account). */
+  readonly key: string;
+  readonly weight: number;
+  readonly targets: readonly DeploymentTarget[];
+}
+
 /** A public model as the router sees it: every concrete deployment it may use, in configured order. */
 export interface CatalogModel {
   readonly name: string;
   readonly kind: 'chat' | 'embeddings';
   readonly strategy: Strategy;
+  readonly groups: readonly DeploymentGroup[];
+  /** Every target of every group, in configured order. */
   readonly deployments: readonly DeploymentTarget[];
   readonly timeouts: TimeoutsConfig;
   readonly retry: RetryConfig;
@@ -60,14 +70,22 @@ export class ModelCatalog {
   }
 
   private buildModel(model: ModelConfig): CatalogModel {
-    const deployments = model.deployments.flatMap((d) => {
-      const provider = this.providers.get(d.provider);
-      return provider ? targetsFor(provider, d.model, d.account) : [];
-    });
+    const groups = model.deployments
+      .map((d): DeploymentGroup => {
+        const provider = this.providers.get(d.provider);
+        return {
+          key: [d.provider, d.account, d.model].filter(Boolean).join('/'),
+          weight: d.weight ?? 1,
+          targets: provider ? targetsFor(provider, d.model, d.account) : [],
+        };
+      })
+      .filter((group) => group.targets.length > 0);
+    const deployments = groups.flatMap((group) => group.targets);
     return {
       name: model.name,
       kind: model.kind,
       strategy: model.strategy,
+      groups,
       deployments,
       timeouts: model.timeouts ?? this.config.defaults.timeouts,
       retry: model.retry ?? this.config.defaults.retry,
@@ -94,6 +112,7 @@ export class ModelCatalog {
       name,
       kind: configured?.kind ?? 'chat',
       strategy: 'fallback',
+      groups: [{ key: `${provider.id}/${upstreamModel}`, weight: 1, targets: deployments }],
       deployments,
       timeouts: this.config.defaults.timeouts,
       retry: this.config.defaults.retry,

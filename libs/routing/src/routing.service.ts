@@ -9,7 +9,8 @@ import {
   ErrorCode,
   GatewayError,
 } from '@xrouter/common';
-import { CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
+import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
+import { AccountRotation, orderCandidates } from './candidate-order';
 import { createDeadline, Deadline } from './deadline';
 import { CatalogModel, ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
@@ -30,14 +31,18 @@ export interface RouteOutcome<T> {
 
 /**
  * Resolves the public model and tries its deployments in order until one answers: a retryable failure moves to the
- * next deployment, within the model's attempt budget; anything else is the client's answer. Each attempt runs under
+ * next deployment, within the model's attempt budget; anything else is the client's answer. Accounts of a deployment
+ * take turns; an account over its own request limit is skipped without spending an attempt. Each attempt runs under
  * an AbortSignal deadline (total for plain calls, first-token for streams until their first chunk).
  */
 @Injectable()
 export class RoutingService {
+  private readonly rotation = new AccountRotation();
+
   constructor(
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly providers: ProviderRegistry,
+    private readonly accountLimiter: AccountRateLimiter,
   ) {}
 
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
@@ -111,8 +116,14 @@ export class RoutingService {
     const budget = Math.max(1, model.retry.max_attempts);
     let lastError: GatewayError | undefined;
     let attempts = 0;
-    for (const target of model.deployments) {
+    let soonestAccountRetryMs: number | undefined;
+    for (const target of orderCandidates(model.groups, (group) => this.rotation.next(group))) {
       if (attempts >= budget) break;
+      const permit = await this.accountLimiter.acquire(target);
+      if (!permit.allowed) {
+        soonestAccountRetryMs = Math.min(soonestAccountRetryMs ?? Infinity, permit.retryAfterMs);
+        continue;
+      }
       attempts++;
       const deadline = createDeadline(timeoutMs, timeoutName, options.clientSignal);
       const ctx: CallContext = {
@@ -133,9 +144,13 @@ export class RoutingService {
         if (!lastError.retryable || options.clientSignal?.aborted) break;
       }
     }
-    throw (
-      lastError ?? new GatewayError(ErrorCode.NO_DEPLOYMENT_AVAILABLE, `No deployment of '${model.name}' is available`)
-    );
+    if (lastError) throw lastError;
+    if (soonestAccountRetryMs !== undefined) {
+      throw new GatewayError(ErrorCode.RATE_LIMITED, `Every account serving '${model.name}' is at its request limit`, {
+        retryAfterMs: soonestAccountRetryMs,
+      });
+    }
+    throw new GatewayError(ErrorCode.NO_DEPLOYMENT_AVAILABLE, `No deployment of '${model.name}' is available`);
   }
 }
 
