@@ -117,6 +117,17 @@ describe('first request end to end (bundled emulators, official openai client)',
     expect(finishReasons).not.toContain('stop');
   });
 
+  it('should show admins every deployment with its breaker state', async () => {
+    const res = await fetch(`${gateway.url}/admin/providers`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const deployments = (await res.json()) as Array<{ key: string; emulated: boolean; breaker: { state: string } }>;
+    expect(deployments.map((d) => d.key)).toEqual(
+      expect.arrayContaining(['mts/main/mws-gpt-alpha', 'tbank/main/t-tech/T-pro-it-2.0']),
+    );
+    expect(deployments.every((d) => d.emulated && d.breaker.state === 'closed')).toBe(true);
+    expect((await fetch(`${gateway.url}/admin/providers`)).status).toBe(401);
+  });
+
   describe('bad input, each in the OpenAI envelope', () => {
     async function call(path: string, init: RequestInit & { key?: string | null } = {}) {
       const headers = new Headers(init.headers);

@@ -1,16 +1,16 @@
 import 'reflect-metadata';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { parseRoutingConfig } from '@xrouter/config';
-import { AccountRateLimiter, OpenAiCompatibleProvider, ProviderRegistry, UpstreamHttpClient } from '@xrouter/providers';
-import { ModelCatalog, RoutingService } from '@xrouter/routing';
+import type { RoutingService } from '@xrouter/routing';
 import { createStore, type Store } from '@xrouter/store';
+import { buildRouter, type TestRouter } from '../support/router';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
 
 const storeKinds = process.env.REDIS_URL ? ['memory', 'redis'] : ['memory'];
 
 describe.each(storeKinds)('several accounts per provider (%s store)', (kind) => {
   let emulator: EmulatorServer;
-  let http: UpstreamHttpClient;
+  let routers: TestRouter[];
   let stores: Store[];
   let replicas: RoutingService[];
 
@@ -33,20 +33,17 @@ models:
       'test.yaml',
       {},
     );
-    http = new UpstreamHttpClient();
-    const registry = new ProviderRegistry([new OpenAiCompatibleProvider(http)]);
     const prefix = `xr-accounts-${Date.now()}-${kind}:`;
     const redisUrl = kind === 'redis' ? process.env.REDIS_URL : undefined;
     const shared = createStore({ redisUrl, keyPrefix: prefix });
     // Two replicas: with Redis each has its own connection; in-process they share the one store a replica would have.
     stores = kind === 'redis' ? [shared, createStore({ redisUrl, keyPrefix: prefix })] : [shared];
-    replicas = [0, 1].map(
-      (i) => new RoutingService(new ModelCatalog(config), registry, new AccountRateLimiter(stores[i % stores.length])),
-    );
+    routers = await Promise.all([0, 1].map((i) => buildRouter(config, stores[i % stores.length])));
+    replicas = routers.map((r) => r.router);
   });
 
   afterAll(async () => {
-    await http.onApplicationShutdown();
+    await Promise.all(routers.map((r) => r.close()));
     await Promise.all(stores.map((s) => s.close()));
     await emulator.close();
   });

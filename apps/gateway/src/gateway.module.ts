@@ -8,6 +8,7 @@ import { databaseConfig, DatabaseModule } from '@xrouter/database';
 import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
 import { appConfig } from './app.config';
+import { AdminModule } from './admin/admin.module';
 import { OpenAiModule } from './openai/openai.module';
 
 /** Every env namespace the gateway reads; validated together so one message names every bad variable. */
@@ -40,6 +41,7 @@ export class GatewayModule {
         AuthModule,
         RoutingModule.forRoot(routing),
         OpenAiModule,
+        AdminModule,
       ],
     };
   }

@@ -52,7 +52,7 @@ function ownedBy(deployments: readonly DeploymentTarget[]): string {
  */
 export class ModelCatalog {
   private readonly byName = new Map<string, CatalogModel>();
-  private readonly models: CatalogModel[] = [];
+  private readonly offered: CatalogModel[] = [];
   private readonly providers: Map<string, ProviderConfig>;
 
   /** `supported` says which provider types have an adapter; deployments of other types are left out. */
@@ -64,7 +64,7 @@ export class ModelCatalog {
     for (const model of config.models) {
       const entry = this.buildModel(model);
       if (entry.deployments.length === 0) continue;
-      this.models.push(entry);
+      this.offered.push(entry);
       for (const name of [model.name, ...model.aliases]) this.byName.set(name, entry);
     }
   }
@@ -105,7 +105,7 @@ export class ModelCatalog {
     if (!provider || !upstreamModel) return undefined;
     const deployments = targetsFor(provider, upstreamModel);
     if (deployments.length === 0) return undefined;
-    const configured = this.models.find((m) =>
+    const configured = this.offered.find((m) =>
       m.deployments.some((d) => d.provider === provider && d.upstreamModel === upstreamModel),
     );
     return {
@@ -123,16 +123,21 @@ export class ModelCatalog {
 
   /** Every offered model (names, then aliases) as OpenAI model objects. */
   list(createdAt: number): ModelObject[] {
-    return this.models.flatMap((model) => {
+    return this.offered.flatMap((model) => {
       const names = [model.name, ...(this.config.models.find((m) => m.name === model.name)?.aliases ?? [])];
       return names.map((id) => ({ id, object: 'model' as const, created: createdAt, owned_by: model.ownedBy }));
     });
   }
 
+  /** Every offered model. */
+  models(): readonly CatalogModel[] {
+    return this.offered;
+  }
+
   /** Every deployment of every offered model, once each. */
   deployments(): DeploymentTarget[] {
     const seen = new Map<string, DeploymentTarget>();
-    for (const model of this.models) for (const d of model.deployments) seen.set(d.key, d);
+    for (const model of this.offered) for (const d of model.deployments) seen.set(d.key, d);
     return [...seen.values()];
   }
 }

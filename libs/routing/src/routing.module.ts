@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
 import { ProviderRegistry, ProvidersModule, UpstreamHttpClient } from '@xrouter/providers';
+import { BreakerRegistry } from './breaker.registry';
 import { ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 import { RoutingService } from './routing.service';
@@ -23,9 +24,10 @@ export class RoutingModule {
           },
           inject: [UpstreamHttpClient, ProviderRegistry],
         },
+        BreakerRegistry,
         RoutingService,
       ],
-      exports: [RoutingService, MODEL_CATALOG, ROUTING_CONFIG],
+      exports: [RoutingService, BreakerRegistry, MODEL_CATALOG, ROUTING_CONFIG],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ChatCompletion,
@@ -10,15 +11,33 @@ import {
   GatewayError,
 } from '@xrouter/common';
 import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
+import { retryDelay } from './backoff';
+import { BreakerRegistry } from './breaker.registry';
+import type { BreakerState } from './circuit-breaker';
 import { AccountRotation, orderCandidates } from './candidate-order';
 import { createDeadline, Deadline } from './deadline';
+import { LatencyTracker } from './latency-tracker';
 import { CatalogModel, ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
+import { orderGroups } from './strategies';
 
 export interface RouteOptions {
   requestId: string;
   /** Aborts when the client disconnects. */
   clientSignal?: AbortSignal;
+}
+
+/** One deployment target as /admin/providers shows it. */
+export interface DeploymentStatus {
+  key: string;
+  provider: string;
+  type: string;
+  account: string;
+  model: string;
+  emulated: boolean;
+  breaker: { state: BreakerState; failures: number; openedAt: string | null };
+  /** EWMA of recent latencies (time to first token for streams), null before the first answer. */
+  latencyMs: number | null;
 }
 
 /** What the router did for one request: shown to the client in headers and recorded in usage. */
@@ -29,20 +48,53 @@ export interface RouteOutcome<T> {
   attempts: number;
 }
 
+type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
+
+/** Failures that say the deployment is unwell (they feed its breaker); a client's bad input or a quota does not. */
+function countsAgainstDeployment(error: GatewayError): boolean {
+  switch (error.code) {
+    case ErrorCode.UPSTREAM_5XX:
+    case ErrorCode.UPSTREAM_UNREACHABLE:
+    case ErrorCode.UPSTREAM_BAD_RESPONSE:
+    case ErrorCode.UPSTREAM_AUTH:
+    case ErrorCode.STREAM_TRUNCATED:
+    case ErrorCode.TIMEOUT:
+    case ErrorCode.MODEL_NOT_FOUND:
+      return true;
+    case ErrorCode.RATE_LIMITED: // a quota signal, handled by Retry-After, not a sick deployment
+    case ErrorCode.INSUFFICIENT_QUOTA:
+    case ErrorCode.BAD_REQUEST:
+    case ErrorCode.INVALID_JSON:
+    case ErrorCode.CONTENT_FILTER:
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+    case ErrorCode.INVALID_API_KEY:
+    case ErrorCode.FORBIDDEN:
+    case ErrorCode.NOT_FOUND:
+    case ErrorCode.NO_DEPLOYMENT_AVAILABLE:
+    case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.INTERNAL:
+      return false;
+  }
+}
+
 /**
- * Resolves the public model and tries its deployments in order until one answers: a retryable failure moves to the
- * next deployment, within the model's attempt budget; anything else is the client's answer. Accounts of a deployment
- * take turns; an account over its own request limit is skipped without spending an attempt. Each attempt runs under
- * an AbortSignal deadline (total for plain calls, first-token for streams until their first chunk).
+ * The orchestrator: picks the order of deployments (strategy, breakers, latencies — pure functions), then tries
+ * them. A retryable failure moves to the next deployment at once; once every deployment had its turn, the next pass
+ * waits a jittered backoff, never sooner than a deployment's Retry-After, and never past the request's deadline.
+ * Attempts are capped by the model's `retry.max_attempts`. Each attempt runs under an AbortSignal deadline (the
+ * remaining total for plain calls; first-token, then the remaining total, for streams).
  */
 @Injectable()
 export class RoutingService {
   private readonly rotation = new AccountRotation();
+  private readonly turns = new Map<string, number>();
+  private readonly latency = new LatencyTracker();
 
   constructor(
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly providers: ProviderRegistry,
     private readonly accountLimiter: AccountRateLimiter,
+    private readonly breakers: BreakerRegistry,
   ) {}
 
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
@@ -55,15 +107,36 @@ export class RoutingService {
     return model;
   }
 
+  /** Every deployment target the catalog offers, with its breaker and the latency the router measured. */
+  deploymentStatus(): DeploymentStatus[] {
+    const groupKeys = new Map<string, string>();
+    for (const model of this.catalog.models())
+      for (const g of model.groups) for (const t of g.targets) groupKeys.set(t.key, g.key);
+    return this.catalog.deployments().map((target) => {
+      const breaker = this.breakers.get(target).snapshot();
+      const latency = this.latency.get(groupKeys.get(target.key) ?? target.key);
+      return {
+        key: target.key,
+        provider: target.provider.id,
+        type: target.provider.type,
+        account: target.account.id,
+        model: target.upstreamModel,
+        emulated: target.provider.emulated === true,
+        breaker: {
+          state: breaker.state,
+          failures: breaker.failures,
+          openedAt: breaker.openedAt ? new Date(breaker.openedAt).toISOString() : null,
+        },
+        latencyMs: latency === undefined ? null : Math.round(latency),
+      };
+    });
+  }
+
   chat(request: ChatCompletionRequest, options: RouteOptions): Promise<RouteOutcome<ChatCompletion>> {
     const model = this.resolve(request.model, 'chat');
-    return this.run(model, request.model, options, model.timeouts.total_ms, 'total', async (ctx, deadline) => {
-      try {
-        return await this.providers.get(ctx.target.provider.type).chat(request, ctx);
-      } finally {
-        deadline.clear();
-      }
-    });
+    return this.run(model, request.model, options, false, (ctx) =>
+      this.providers.get(ctx.target.provider.type).chat(request, ctx),
+    );
   }
 
   /** Resolves once a deployment has produced its first chunk; failures before that fall back, later ones throw. */
@@ -72,77 +145,121 @@ export class RoutingService {
     options: RouteOptions,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
     const model = this.resolve(request.model, 'chat');
-    return this.run(
-      model,
-      request.model,
-      options,
-      model.timeouts.first_token_ms,
-      'first-token',
-      async (ctx, deadline) => {
-        try {
-          const stream = await this.providers.get(ctx.target.provider.type).chatStream(request, ctx);
-          const iterator = stream[Symbol.asyncIterator]();
-          const first = await iterator.next();
-          deadline.reset(model.timeouts.total_ms, 'total');
-          return continueStream(first, iterator, deadline);
-        } catch (error) {
-          deadline.clear();
-          throw error;
-        }
-      },
-    );
+    return this.run(model, request.model, options, true, async (ctx, deadline) => {
+      const stream = await this.providers.get(ctx.target.provider.type).chatStream(request, ctx);
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      return { first, iterator, deadline };
+    }).then((outcome) => ({ ...outcome, value: this.continueStream(outcome.value, outcome.target) }));
   }
 
   embeddings(request: EmbeddingRequest, options: RouteOptions): Promise<RouteOutcome<EmbeddingResponse>> {
     const model = this.resolve(request.model, 'embeddings');
-    return this.run(model, request.model, options, model.timeouts.total_ms, 'total', async (ctx, deadline) => {
-      try {
-        return await this.providers.get(ctx.target.provider.type).embeddings(request, ctx);
-      } finally {
-        deadline.clear();
-      }
+    return this.run(model, request.model, options, false, (ctx) =>
+      this.providers.get(ctx.target.provider.type).embeddings(request, ctx),
+    );
+  }
+
+  private candidates(model: CatalogModel): DeploymentTarget[] {
+    const turn = this.turns.get(model.name) ?? 0;
+    this.turns.set(model.name, turn + 1);
+    const groups = orderGroups(model.strategy, model.groups, {
+      turn,
+      random: Math.random,
+      latency: (group) => this.latency.get(group.key),
+      available: (group) => group.targets.some((t) => this.breakers.get(t).isAvailable()),
     });
+    return orderCandidates(groups, (group) => this.rotation.next(group));
+  }
+
+  private groupKeyOf(model: CatalogModel, target: DeploymentTarget): string {
+    return model.groups.find((g) => g.targets.includes(target))?.key ?? target.key;
   }
 
   private async run<T>(
     model: CatalogModel,
     requestedModel: string,
     options: RouteOptions,
-    timeoutMs: number,
-    timeoutName: string,
-    call: (ctx: CallContext, deadline: Deadline) => Promise<T>,
+    streaming: boolean,
+    call: Call<T>,
   ): Promise<RouteOutcome<T>> {
     const completionId = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const budget = Math.max(1, model.retry.max_attempts);
+    const giveUpAt = Date.now() + model.timeouts.total_ms;
+    const candidates = this.candidates(model);
+    if (candidates.length === 0) {
+      throw new GatewayError(
+        ErrorCode.NO_DEPLOYMENT_AVAILABLE,
+        `Every deployment of '${model.name}' is failing; try again shortly`,
+      );
+    }
+    const notBefore = new Map<string, number>();
     let lastError: GatewayError | undefined;
     let attempts = 0;
     let soonestAccountRetryMs: number | undefined;
-    for (const target of orderCandidates(model.groups, (group) => this.rotation.next(group))) {
-      if (attempts >= budget) break;
-      const permit = await this.accountLimiter.acquire(target);
-      if (!permit.allowed) {
-        soonestAccountRetryMs = Math.min(soonestAccountRetryMs ?? Infinity, permit.retryAfterMs);
-        continue;
+
+    for (let pass = 0; attempts < budget; pass++) {
+      if (pass > 0) {
+        const waitFor = this.nextPassDelay(pass, model, candidates, notBefore);
+        if (waitFor === null || Date.now() + waitFor >= giveUpAt) break;
+        if (waitFor > 0) await sleep(waitFor, undefined, { signal: options.clientSignal }).catch(() => undefined);
+        if (options.clientSignal?.aborted) break;
       }
-      attempts++;
-      const deadline = createDeadline(timeoutMs, timeoutName, options.clientSignal);
-      const ctx: CallContext = {
-        target,
-        signal: deadline.signal,
-        requestId: options.requestId,
-        publicModel: requestedModel,
-        completionId,
-      };
-      try {
-        const value = await call(ctx, deadline);
-        return { value, model, target, attempts };
-      } catch (error) {
-        lastError =
-          error instanceof GatewayError
-            ? error
-            : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: error });
-        if (!lastError.retryable || options.clientSignal?.aborted) break;
+      let triedThisPass = false;
+      for (const target of candidates) {
+        if (attempts >= budget) break;
+        if ((notBefore.get(target.key) ?? 0) > Date.now()) continue;
+        if (!(await this.breakers.tryAcquire(target))) continue;
+        const permit = await this.accountLimiter.acquire(target);
+        if (!permit.allowed) {
+          this.breakers.onAbandoned(target);
+          soonestAccountRetryMs = Math.min(soonestAccountRetryMs ?? Infinity, permit.retryAfterMs);
+          continue;
+        }
+        attempts++;
+        triedThisPass = true;
+        const remaining = giveUpAt - Date.now();
+        const deadline = streaming
+          ? createDeadline(Math.min(model.timeouts.first_token_ms, remaining), 'first-token', options.clientSignal)
+          : createDeadline(remaining, 'total', options.clientSignal);
+        const ctx: CallContext = {
+          target,
+          signal: deadline.signal,
+          requestId: options.requestId,
+          publicModel: requestedModel,
+          completionId,
+        };
+        const started = Date.now();
+        try {
+          const value = await call(ctx, deadline);
+          if (streaming) deadline.reset(Math.max(1, giveUpAt - Date.now()), 'total');
+          else deadline.clear();
+          this.breakers.onSuccess(target);
+          this.latency.record(this.groupKeyOf(model, target), Date.now() - started);
+          return { value, model, target, attempts };
+        } catch (error) {
+          deadline.clear();
+          if (options.clientSignal?.aborted) {
+            this.breakers.onAbandoned(target);
+            throw error instanceof GatewayError
+              ? error
+              : new GatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The client went away');
+          }
+          lastError =
+            error instanceof GatewayError
+              ? error
+              : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: error });
+          if (countsAgainstDeployment(lastError)) await this.breakers.onFailure(target);
+          else this.breakers.onAbandoned(target);
+          if (lastError.code === ErrorCode.TIMEOUT)
+            this.latency.record(this.groupKeyOf(model, target), Date.now() - started);
+          if (!lastError.retryable) throw lastError;
+          if (lastError.retryAfterMs !== undefined) notBefore.set(target.key, Date.now() + lastError.retryAfterMs);
+        }
       }
+      // Nothing could be tried (breakers open, accounts exhausted) and nobody asked us to wait: stop, don't spin.
+      const waiting = candidates.some((t) => (notBefore.get(t.key) ?? 0) > Date.now());
+      if (!triedThisPass && !waiting) break;
     }
     if (lastError) throw lastError;
     if (soonestAccountRetryMs !== undefined) {
@@ -150,26 +267,48 @@ export class RoutingService {
         retryAfterMs: soonestAccountRetryMs,
       });
     }
-    throw new GatewayError(ErrorCode.NO_DEPLOYMENT_AVAILABLE, `No deployment of '${model.name}' is available`);
+    throw new GatewayError(
+      ErrorCode.NO_DEPLOYMENT_AVAILABLE,
+      `Every deployment of '${model.name}' is failing; try again shortly`,
+    );
   }
-}
 
-/** The stream after its first chunk, with the deadline cleared when it ends however it ends. */
-async function* continueStream(
-  first: IteratorResult<ChatCompletionChunk>,
-  iterator: AsyncIterator<ChatCompletionChunk>,
-  deadline: Deadline,
-): AsyncGenerator<ChatCompletionChunk> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+  /** Before another pass over the deployments: backoff, but at least until the soonest Retry-After has passed. */
+  private nextPassDelay(
+    pass: number,
+    model: CatalogModel,
+    candidates: DeploymentTarget[],
+    notBefore: Map<string, number>,
+  ): number | null {
+    const now = Date.now();
+    const soonest = Math.min(...candidates.map((t) => Math.max(0, (notBefore.get(t.key) ?? 0) - now)));
+    return retryDelay(pass, model.retry, soonest > 0 ? soonest : undefined);
+  }
+
+  /** The stream after its first chunk: the deadline is cleared and the breaker told when it ends, however it ends. */
+  private async *continueStream(
+    opened: {
+      first: IteratorResult<ChatCompletionChunk>;
+      iterator: AsyncIterator<ChatCompletionChunk>;
+      deadline: Deadline;
+    },
+    target: DeploymentTarget,
+  ): AsyncGenerator<ChatCompletionChunk> {
+    const { first, iterator, deadline } = opened;
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } catch (error) {
+      if (error instanceof GatewayError && countsAgainstDeployment(error)) await this.breakers.onFailure(target);
+      throw error;
+    } finally {
+      deadline.clear();
+      await iterator.return?.();
     }
-  } finally {
-    deadline.clear();
-    await iterator.return?.();
   }
 }
