@@ -8,3 +8,5 @@ export * from './provider.registry';
 export * from './providers.constants';
 export * from './providers.module';
 export * from './mapping/openai-mapping';
+export * from './yandex/yandex.mapper';
+export * from './yandex/yandex.provider';

@@ -3,6 +3,7 @@ import { AccountRateLimiter } from './account-rate.limiter';
 import { UpstreamHttpClient } from './http/upstream-http.client';
 import { OpenAiCompatibleProvider } from './openai-compatible/openai-compatible.provider';
 import { ProviderRegistry } from './provider.registry';
+import { YandexProvider } from './yandex/yandex.provider';
 import { LLM_PROVIDERS } from './providers.constants';
 import type { LlmProvider } from './llm-provider.interface';
 
@@ -11,10 +12,11 @@ import type { LlmProvider } from './llm-provider.interface';
   providers: [
     UpstreamHttpClient,
     OpenAiCompatibleProvider,
+    YandexProvider,
     {
       provide: LLM_PROVIDERS,
       useFactory: (...adapters: LlmProvider[]) => adapters,
-      inject: [OpenAiCompatibleProvider],
+      inject: [OpenAiCompatibleProvider, YandexProvider],
     },
     ProviderRegistry,
     AccountRateLimiter,
