@@ -10,3 +10,4 @@ export * from './providers.module';
 export * from './mapping/openai-mapping';
 export * from './yandex/yandex.mapper';
 export * from './yandex/yandex.provider';
+export * from './gigachat/gigachat.provider';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountRateLimiter } from './account-rate.limiter';
+import { GigaChatProvider } from './gigachat/gigachat.provider';
 import { UpstreamHttpClient } from './http/upstream-http.client';
 import { OpenAiCompatibleProvider } from './openai-compatible/openai-compatible.provider';
 import { ProviderRegistry } from './provider.registry';
@@ -13,10 +14,11 @@ import type { LlmProvider } from './llm-provider.interface';
     UpstreamHttpClient,
     OpenAiCompatibleProvider,
     YandexProvider,
+    GigaChatProvider,
     {
       provide: LLM_PROVIDERS,
       useFactory: (...adapters: LlmProvider[]) => adapters,
-      inject: [OpenAiCompatibleProvider, YandexProvider],
+      inject: [OpenAiCompatibleProvider, YandexProvider, GigaChatProvider],
     },
     ProviderRegistry,
     AccountRateLimiter,

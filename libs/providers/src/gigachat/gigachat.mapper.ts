@@ -1,0 +1,348 @@
+/**
+ * OpenAI ⇄ GigaChat v1 mapping (provider-protocols §6.2), as pure functions of their arguments.
+ *
+ * Decisions worth knowing:
+ * - `temperature: 0` (or below) is sent as 0.001: GigaChat's schema has an exclusive minimum of 0, and values in
+ *   (0, 0.001] are documented as "maximally deterministic", which is what 0 means to an OpenAI client.
+ * - `tool_choice: "required"` has no GigaChat equivalent: with exactly one tool it forces that tool by name, otherwise
+ *   it becomes `auto` (the model may then answer without a call).
+ * - A `tool` message's content is sent as-is when it already is valid JSON, else as a JSON string
+ *   (`JSON.stringify(text)`), because GigaChat wants JSON in `role: function` messages.
+ * - More than one tool call in one assistant message cannot be represented (GigaChat makes one call per turn): 400.
+ * - Dropped because GigaChat v1 has no such field: stop, presence/frequency penalties, seed, logprobs, n, user,
+ *   parallel_tool_calls, stream_options, response_format, reasoning_effort.
+ */
+import {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ErrorCode,
+  FinishReason,
+  GatewayError,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '@xrouter/common';
+import type { CallContext } from '../llm-provider.interface';
+import {
+  buildChunk,
+  buildCompletion,
+  buildUsageChunk,
+  nowSeconds,
+  parseToolArguments,
+  textOf,
+  toolCall,
+  toolNameFor,
+  toolNamesById,
+  usageOf,
+} from '../mapping/openai-mapping';
+import type {
+  GigaChatAnswerFunctionCall,
+  GigaChatChatRequest,
+  GigaChatCompletion,
+  GigaChatEmbeddingRequest,
+  GigaChatEmbeddingResponse,
+  GigaChatFunction,
+  GigaChatFunctionChoice,
+  GigaChatMessage,
+  GigaChatModelList,
+  GigaChatStreamEvent,
+  GigaChatUsage,
+} from './gigachat.types';
+
+/** What `temperature: 0` becomes (GigaChat requires temperature > 0). */
+export const GIGACHAT_MIN_TEMPERATURE = 0.001;
+
+/** How merged system/developer texts are joined into the one system message GigaChat accepts. */
+export const SYSTEM_TEXT_SEPARATOR = '\n\n';
+
+function badRequest(message: string, param: string): GatewayError {
+  return new GatewayError(ErrorCode.BAD_REQUEST, message, { param });
+}
+
+/** A `role: function` message's content: the tool output itself when it is valid JSON, else the output as a JSON string. */
+export function toFunctionContent(output: string): string {
+  try {
+    JSON.parse(output);
+    return output;
+  } catch {
+    return JSON.stringify(output);
+  }
+}
+
+/**
+ * The conversation in GigaChat's shape: every system/developer text merged into one first system message (GigaChat
+ * answers 422 to a second system message or one that is not first), tool calls as `function_call` objects and tool
+ * results as `role: function` messages named after the function they answer.
+ */
+export function toGigaChatMessages(messages: readonly ChatMessage[]): GigaChatMessage[] {
+  const names = toolNamesById(messages);
+  const systemTexts: string[] = [];
+  const out: GigaChatMessage[] = [];
+  messages.forEach((message, i) => {
+    const param = `messages[${i}]`;
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        systemTexts.push(textOf(message.content, `${param}.content`));
+        return;
+      case 'user':
+        out.push({ role: 'user', content: textOf(message.content, `${param}.content`) });
+        return;
+      case 'assistant': {
+        const calls = message.tool_calls ?? [];
+        if (calls.length > 1) {
+          throw badRequest(
+            'GigaChat accepts one tool call per assistant message; this message has ' + calls.length,
+            `${param}.tool_calls`,
+          );
+        }
+        if (calls.length === 1) {
+          const { name, arguments: args } = calls[0].function;
+          out.push({
+            role: 'assistant',
+            content: '',
+            function_call: { name, arguments: parseToolArguments(args, `${param}.tool_calls[0].function.arguments`) },
+          });
+          return;
+        }
+        out.push({ role: 'assistant', content: textOf(message.content, `${param}.content`) });
+        return;
+      }
+      case 'tool':
+        out.push({
+          role: 'function',
+          name: toolNameFor(names, message, param),
+          content: toFunctionContent(textOf(message.content, `${param}.content`)),
+        });
+        return;
+      default:
+        throw badRequest(`Unsupported message role '${String((message as { role: unknown }).role)}'`, `${param}.role`);
+    }
+  });
+  if (systemTexts.length > 0) out.unshift({ role: 'system', content: systemTexts.join(SYSTEM_TEXT_SEPARATOR) });
+  return out;
+}
+
+/** OpenAI `tools` as GigaChat `functions`; only `type: "function"` tools exist on GigaChat. */
+export function toGigaChatFunctions(tools: readonly ToolDefinition[]): GigaChatFunction[] {
+  return tools.map((tool, i) => {
+    if (tool.type !== 'function' || !tool.function?.name) {
+      throw badRequest(`Only function tools are supported by GigaChat`, `tools[${i}]`);
+    }
+    const { name, description, parameters } = tool.function;
+    return {
+      name,
+      ...(description !== undefined ? { description } : {}),
+      parameters: parameters ?? { type: 'object', properties: {} },
+    };
+  });
+}
+
+/**
+ * OpenAI `tool_choice` as GigaChat `function_call`; undefined when nothing should be sent (no choice, or no tools).
+ * `required` forces the only tool, else falls back to `auto` (GigaChat has no "must call something" mode).
+ */
+export function toFunctionChoice(
+  choice: ToolChoice | undefined,
+  functions: readonly GigaChatFunction[],
+): GigaChatFunctionChoice | undefined {
+  if (choice === undefined) return undefined;
+  if (typeof choice === 'string') {
+    if (functions.length === 0) return undefined;
+    if (choice === 'required') return functions.length === 1 ? { name: functions[0].name } : 'auto';
+    return choice;
+  }
+  const name = choice.function.name;
+  if (!functions.some((fn) => fn.name === name)) {
+    throw badRequest(`tool_choice names '${name}', which is not among the tools`, 'tool_choice.function.name');
+  }
+  return { name };
+}
+
+/** GigaChat's temperature must be > 0: 0 (and anything below) becomes {@link GIGACHAT_MIN_TEMPERATURE}. */
+export function toGigaChatTemperature(temperature: number | undefined): number | undefined {
+  if (typeof temperature !== 'number') return undefined;
+  return temperature <= 0 ? GIGACHAT_MIN_TEMPERATURE : temperature;
+}
+
+/** The GigaChat request body for an OpenAI chat request; unsupported OpenAI parameters are left out. */
+export function toGigaChatRequest(
+  request: ChatCompletionRequest,
+  upstreamModel: string,
+  stream: boolean,
+): GigaChatChatRequest {
+  const body: GigaChatChatRequest = { model: upstreamModel, messages: toGigaChatMessages(request.messages) };
+  if (stream) body.stream = true;
+  const temperature = toGigaChatTemperature(request.temperature);
+  if (temperature !== undefined) body.temperature = temperature;
+  if (typeof request.top_p === 'number') body.top_p = request.top_p;
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (typeof maxTokens === 'number') body.max_tokens = maxTokens;
+  const functions = request.tools && request.tools.length > 0 ? toGigaChatFunctions(request.tools) : [];
+  if (functions.length > 0) body.functions = functions;
+  const functionCall = toFunctionChoice(request.tool_choice, functions);
+  if (functionCall !== undefined) body.function_call = functionCall;
+  // GigaChat's own knobs, passed through when a client sends them.
+  if (typeof request.repetition_penalty === 'number') body.repetition_penalty = request.repetition_penalty;
+  if (typeof request.update_interval === 'number') body.update_interval = request.update_interval;
+  if (typeof request.profanity_check === 'boolean') body.profanity_check = request.profanity_check;
+  return body;
+}
+
+/** GigaChat finish reasons in OpenAI terms; absent stays null, anything unknown reads as `stop`. */
+export function toFinishReason(reason: string | null | undefined): FinishReason | null {
+  switch (reason) {
+    case undefined:
+    case null:
+      return null;
+    case 'length':
+      return 'length';
+    case 'function_call':
+      return 'tool_calls';
+    case 'blacklist':
+      return 'content_filter';
+    default:
+      // `stop`, and `error` (the model produced invalid function arguments: its content is passed through).
+      return 'stop';
+  }
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** GigaChat usage in OpenAI terms: `precached_prompt_tokens` becomes `prompt_tokens_details.cached_tokens`. */
+export function toUsage(usage: GigaChatUsage): Usage {
+  const mapped = usageOf(
+    count(usage.prompt_tokens),
+    count(usage.completion_tokens),
+    typeof usage.total_tokens === 'number' ? usage.total_tokens : undefined,
+  );
+  if (typeof usage.precached_prompt_tokens === 'number') {
+    mapped.prompt_tokens_details = { cached_tokens: usage.precached_prompt_tokens };
+  }
+  return mapped;
+}
+
+/** A function call's arguments as an object (GigaChat sends an object; a JSON string is tolerated). */
+function argumentsOf(call: GigaChatAnswerFunctionCall): Record<string, unknown> {
+  const args = call.arguments;
+  if (typeof args !== 'string') return args ?? {};
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: keep the text under one key rather than losing it
+  }
+  return { value: args };
+}
+
+/** A non-streamed GigaChat answer as an OpenAI completion with the gateway's id and the client's model name. */
+export function fromGigaChatCompletion(ctx: CallContext, completion: GigaChatCompletion): ChatCompletion {
+  const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
+  const message = choice?.message;
+  if (!message) {
+    throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: the answer has no choices`);
+  }
+  const content = typeof message.content === 'string' ? message.content : '';
+  const call = message.function_call;
+  const mapped =
+    call && typeof call.name === 'string'
+      ? { content: content === '' ? null : content, tool_calls: [toolCall(call.name, argumentsOf(call))] }
+      : { content };
+  return buildCompletion(
+    ctx,
+    typeof message.reasoning_content === 'string'
+      ? { ...mapped, reasoning_content: message.reasoning_content }
+      : mapped,
+    toFinishReason(choice?.finish_reason),
+    completion.usage ? toUsage(completion.usage) : undefined,
+    typeof completion.created === 'number' ? completion.created : nowSeconds(),
+  );
+}
+
+/** What a stream has seen so far; owned by one stream, updated by {@link fromGigaChatStreamEvent}. */
+export interface GigaChatStreamState {
+  /** A chunk (carrying `role: "assistant"`) was emitted. */
+  started: boolean;
+  /** The event with `finish_reason` was seen. */
+  finished: boolean;
+}
+
+export function newStreamState(): GigaChatStreamState {
+  return { started: false, finished: false };
+}
+
+/**
+ * The OpenAI chunks for one GigaChat stream event: the first chunk carries `role: "assistant"`; non-empty content
+ * deltas; a function call as one complete `tool_calls` delta; the finish chunk, then the usage chunk when the event
+ * reports usage. Builtin-function progress events (`role: function_in_progress`) are skipped.
+ */
+export function fromGigaChatStreamEvent(
+  ctx: CallContext,
+  event: GigaChatStreamEvent,
+  state: GigaChatStreamState,
+): ChatCompletionChunk[] {
+  const choice = Array.isArray(event.choices) ? event.choices[0] : undefined;
+  const created = typeof event.created === 'number' ? event.created : nowSeconds();
+  const chunks: ChatCompletionChunk[] = [];
+  const emit = (delta: Parameters<typeof buildChunk>[1], finish: FinishReason | null = null): void => {
+    chunks.push(buildChunk(ctx, state.started ? delta : { role: 'assistant', ...delta }, finish, created));
+    state.started = true;
+  };
+  const delta = choice?.delta;
+  if (delta && delta.role !== 'function_in_progress') {
+    if (typeof delta.content === 'string' && delta.content !== '') emit({ content: delta.content });
+    const call = delta.function_call;
+    if (call && typeof call.name === 'string') {
+      const { id, type, function: fn } = toolCall(call.name, argumentsOf(call));
+      emit({ tool_calls: [{ index: 0, id, type, function: fn }] });
+    }
+  }
+  const finish = toFinishReason(choice?.finish_reason);
+  if (finish !== null) {
+    emit({}, finish);
+    state.finished = true;
+    if (event.usage) chunks.push(buildUsageChunk(ctx, toUsage(event.usage), created));
+  }
+  return chunks;
+}
+
+/** The GigaChat embeddings body: input is always an array there. */
+export function toGigaChatEmbeddingRequest(request: EmbeddingRequest, upstreamModel: string): GigaChatEmbeddingRequest {
+  return { model: upstreamModel, input: typeof request.input === 'string' ? [request.input] : [...request.input] };
+}
+
+/** GigaChat embeddings in OpenAI's shape; the per-item usage is summed into `usage.prompt_tokens`. */
+export function fromGigaChatEmbeddings(ctx: CallContext, response: GigaChatEmbeddingResponse): EmbeddingResponse {
+  if (!Array.isArray(response.data)) {
+    throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: the answer has no data`);
+  }
+  let promptTokens = 0;
+  const data = response.data.map((item, i) => {
+    if (!Array.isArray(item.embedding)) {
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: item ${i} has no embedding`);
+    }
+    promptTokens += count(item.usage?.prompt_tokens);
+    return {
+      object: 'embedding' as const,
+      index: typeof item.index === 'number' ? item.index : i,
+      embedding: item.embedding,
+    };
+  });
+  return {
+    object: 'list',
+    data,
+    model: ctx.publicModel,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
+}
+
+/** The model ids of a `GET /models` answer. */
+export function modelIdsOf(list: GigaChatModelList): string[] {
+  return (list.data ?? []).flatMap((model) => (typeof model.id === 'string' ? [model.id] : []));
+}
