@@ -1,9 +1,9 @@
 /**
  * Dependency rules (STYLE.md): app → feature libs → core libs, no cycles, libs reached only through their index.
- * Core libs: config, database, store, common. Feature-to-feature edges allowed: routing → providers, rate-limit → auth.
+ * Core libs: config, database, store, common, metrics (the registry and metric definitions only). Feature-to-feature edges allowed: routing → providers, rate-limit → auth.
  */
-const CORE = '(config|database|store|common)';
-const FEATURE = '(auth|providers|routing|usage|rate-limit|health|metrics)';
+const CORE = '(config|database|store|common|metrics)';
+const FEATURE = '(auth|providers|routing|usage|rate-limit|health)';
 
 module.exports = {
   forbidden: [

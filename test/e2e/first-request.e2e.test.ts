@@ -128,6 +128,19 @@ describe('first request end to end (bundled emulators, official openai client)',
     expect((await fetch(`${gateway.url}/admin/providers`)).status).toBe(401);
   });
 
+  it('should export Prometheus metrics publicly, labelled by route template and deployment', async () => {
+    const res = await fetch(`${gateway.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(
+      /xrouter_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} \d+/,
+    );
+    expect(text).toMatch(/xrouter_upstream_requests_total\{provider="mts",model="mws-gpt-alpha",outcome="ok"\} \d+/);
+    expect(text).toContain('xrouter_circuit_breaker_state{deployment="mts/main/mws-gpt-alpha"} 0');
+    expect(text).toContain('nodejs_heap_size_used_bytes');
+    expect(text).not.toContain(ADMIN_KEY);
+  });
+
   describe('bad input, each in the OpenAI envelope', () => {
     async function call(path: string, init: RequestInit & { key?: string | null } = {}) {
       const headers = new Headers(init.headers);

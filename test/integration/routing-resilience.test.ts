@@ -94,7 +94,11 @@ ${models}
   });
 
   it('should stop sending to an open breaker until the cooldown, then send exactly the probes, then recover', async () => {
-    const { router: r, breakers } = await router(
+    const {
+      router: r,
+      breakers,
+      metrics,
+    } = await router(
       FALLBACK,
       'defaults: { circuit_breaker: { failure_threshold: 3, window_ms: 10000, cooldown_ms: 800, half_open_probes: 1 } }',
     );
@@ -103,6 +107,9 @@ ${models}
       expect((await r.chat(ask(), { requestId: `f${i}` })).target.provider.id).toBe('secondary');
     expect(await requestsSeen(urls.primary)).toBe(3);
     expect(breakers.snapshots().find((b) => b.key.startsWith('primary/'))?.state).toBe('open');
+    const gauge = await metrics.breakerState.get();
+    expect(gauge.values.find((v) => v.labels.deployment === 'primary/a/mws-gpt-alpha')?.value).toBe(2);
+    expect((await metrics.fallbacks.get()).values[0]?.value).toBe(3);
 
     for (let i = 0; i < 20; i++) expect((await r.chat(ask(), { requestId: `o${i}` })).attempts).toBe(1);
     expect(await requestsSeen(urls.primary)).toBe(3);

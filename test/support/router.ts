@@ -1,11 +1,14 @@
 import type { RoutingConfig } from '@xrouter/config';
 import { AccountRateLimiter, OpenAiCompatibleProvider, ProviderRegistry, UpstreamHttpClient } from '@xrouter/providers';
+import { XRouterMetrics } from '@xrouter/metrics';
 import { BreakerRegistry, ModelCatalog, RoutingService } from '@xrouter/routing';
+import { Registry } from 'prom-client';
 import type { Store } from '@xrouter/store';
 
 export interface TestRouter {
   router: RoutingService;
   breakers: BreakerRegistry;
+  metrics: XRouterMetrics;
   close(): Promise<void>;
 }
 
@@ -16,12 +19,20 @@ export async function buildRouter(
   http = new UpstreamHttpClient(),
 ): Promise<TestRouter> {
   const registry = new ProviderRegistry([new OpenAiCompatibleProvider(http)]);
-  const breakers = new BreakerRegistry(config, store);
+  const metrics = new XRouterMetrics(new Registry());
+  const breakers = new BreakerRegistry(config, store, metrics);
   await breakers.onModuleInit();
-  const router = new RoutingService(new ModelCatalog(config), registry, new AccountRateLimiter(store), breakers);
+  const router = new RoutingService(
+    new ModelCatalog(config),
+    registry,
+    new AccountRateLimiter(store),
+    breakers,
+    metrics,
+  );
   return {
     router,
     breakers,
+    metrics,
     close: async () => {
       await breakers.onModuleDestroy();
       await http.onApplicationShutdown();

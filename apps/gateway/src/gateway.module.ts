@@ -5,10 +5,12 @@ import { authConfig, AuthModule } from '@xrouter/auth';
 import { buildHttpLoggerOptions } from '@xrouter/common';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
+import { MetricsModule } from '@xrouter/metrics';
 import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
 import { appConfig } from './app.config';
 import { AdminModule } from './admin/admin.module';
+import { MetricsController } from './metrics/metrics.controller';
 import { OpenAiModule } from './openai/openai.module';
 
 /** Every env namespace the gateway reads; validated together so one message names every bad variable. */
@@ -39,6 +41,7 @@ export class GatewayModule {
           useFactory: (store: ConfigType<typeof storeConfig>) => store,
         }),
         AuthModule,
+        MetricsModule.forRoot(MetricsController),
         RoutingModule.forRoot(routing),
         OpenAiModule,
         AdminModule,

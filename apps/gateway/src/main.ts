@@ -7,6 +7,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { assignRequestId, createValidationPipe, OpenAiExceptionFilter } from '@xrouter/common';
 import { ConfigFileError, ConfigValidationError, loadRoutingConfig, validateEnvironment } from '@xrouter/config';
+import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
 import { appConfig } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
@@ -56,6 +57,7 @@ async function bootstrap(): Promise<void> {
     assignRequestId(req, res);
     next();
   });
+  app.use(httpMetricsMiddleware(app.get(XRouterMetrics)));
   app.use(...jsonBody(settings.maxBodySize));
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
+import { XRouterMetrics } from '@xrouter/metrics';
 import { STORE, StoreUnavailableError, type Store, type Unsubscribe } from '@xrouter/store';
 import { CircuitBreaker, type BreakerSnapshot, type BreakerState } from './circuit-breaker';
 
@@ -28,6 +29,7 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(ROUTING_CONFIG) private readonly config: RoutingConfig,
     @Inject(STORE) private readonly store: Store,
+    private readonly metrics: XRouterMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -49,6 +51,7 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
         this.onTransition(key, from, to),
       );
       this.breakers.set(key, breaker);
+      this.metrics.setBreakerState(key, 'closed');
     }
     return breaker;
   }
@@ -107,6 +110,8 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
   }
 
   private onTransition(key: string, from: BreakerState, to: BreakerState): void {
+    this.metrics.setBreakerState(key, to);
+    this.metrics.breakerTransitions.inc({ deployment: key, to });
     if (this.applyingRemote) return;
     if (to === 'open') {
       this.logger.warn(

@@ -32,6 +32,11 @@ export interface CatalogModel {
   readonly pricing?: PricingConfig;
   /** `owned_by` in /v1/models: the providers behind it, or "emulator". */
   readonly ownedBy: string;
+  /**
+   * Addressed as `provider/model`, not configured: any string a client sends, so it gets no breaker, latency or
+   * metric series of its own (that would let clients grow them without bound).
+   */
+  readonly direct: boolean;
 }
 
 function targetsFor(provider: ProviderConfig, upstreamModel: string, accountId?: string): DeploymentTarget[] {
@@ -91,6 +96,7 @@ export class ModelCatalog {
       retry: model.retry ?? this.config.defaults.retry,
       pricing: model.pricing,
       ownedBy: ownedBy(deployments),
+      direct: false,
     };
   }
 
@@ -118,6 +124,7 @@ export class ModelCatalog {
       retry: this.config.defaults.retry,
       pricing: configured?.pricing,
       ownedBy: ownedBy(deployments),
+      direct: true,
     };
   }
 

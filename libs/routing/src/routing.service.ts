@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import {
   ChatCompletion,
   ChatCompletionChunk,
@@ -10,6 +10,7 @@ import {
   ErrorCode,
   GatewayError,
 } from '@xrouter/common';
+import { XRouterMetrics } from '@xrouter/metrics';
 import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
 import { retryDelay } from './backoff';
 import { BreakerRegistry } from './breaker.registry';
@@ -85,7 +86,7 @@ function countsAgainstDeployment(error: GatewayError): boolean {
  * remaining total for plain calls; first-token, then the remaining total, for streams).
  */
 @Injectable()
-export class RoutingService {
+export class RoutingService implements OnModuleInit {
   private readonly rotation = new AccountRotation();
   private readonly turns = new Map<string, number>();
   private readonly latency = new LatencyTracker();
@@ -95,7 +96,13 @@ export class RoutingService {
     private readonly providers: ProviderRegistry,
     private readonly accountLimiter: AccountRateLimiter,
     private readonly breakers: BreakerRegistry,
+    private readonly metrics: XRouterMetrics,
   ) {}
+
+  /** Every configured deployment gets its breaker (and gauge series) from the start, not on first use. */
+  onModuleInit(): void {
+    for (const target of this.catalog.deployments()) this.breakers.get(target);
+  }
 
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
     const model = this.catalog.resolve(name);
@@ -150,7 +157,7 @@ export class RoutingService {
       const iterator = stream[Symbol.asyncIterator]();
       const first = await iterator.next();
       return { first, iterator, deadline };
-    }).then((outcome) => ({ ...outcome, value: this.continueStream(outcome.value, outcome.target) }));
+    }).then((outcome) => ({ ...outcome, value: this.continueStream(outcome.value, outcome.target, model.direct) }));
   }
 
   embeddings(request: EmbeddingRequest, options: RouteOptions): Promise<RouteOutcome<EmbeddingResponse>> {
@@ -167,7 +174,7 @@ export class RoutingService {
       turn,
       random: Math.random,
       latency: (group) => this.latency.get(group.key),
-      available: (group) => group.targets.some((t) => this.breakers.get(t).isAvailable()),
+      available: (group) => model.direct || group.targets.some((t) => this.breakers.get(t).isAvailable()),
     });
     return orderCandidates(groups, (group) => this.rotation.next(group));
   }
@@ -193,6 +200,7 @@ export class RoutingService {
         `Every deployment of '${model.name}' is failing; try again shortly`,
       );
     }
+    const breakers = model.direct ? null : this.breakers;
     const notBefore = new Map<string, number>();
     let lastError: GatewayError | undefined;
     let attempts = 0;
@@ -209,10 +217,10 @@ export class RoutingService {
       for (const target of candidates) {
         if (attempts >= budget) break;
         if ((notBefore.get(target.key) ?? 0) > Date.now()) continue;
-        if (!(await this.breakers.tryAcquire(target))) continue;
+        if (breakers && !(await breakers.tryAcquire(target))) continue;
         const permit = await this.accountLimiter.acquire(target);
         if (!permit.allowed) {
-          this.breakers.onAbandoned(target);
+          breakers?.onAbandoned(target);
           soonestAccountRetryMs = Math.min(soonestAccountRetryMs ?? Infinity, permit.retryAfterMs);
           continue;
         }
@@ -234,13 +242,18 @@ export class RoutingService {
           const value = await call(ctx, deadline);
           if (streaming) deadline.reset(Math.max(1, giveUpAt - Date.now()), 'total');
           else deadline.clear();
-          this.breakers.onSuccess(target);
-          this.latency.record(this.groupKeyOf(model, target), Date.now() - started);
+          const elapsed = Date.now() - started;
+          breakers?.onSuccess(target);
+          if (!model.direct) this.latency.record(this.groupKeyOf(model, target), elapsed);
+          this.observeAttempt(model, target, 'ok', elapsed, streaming);
+          this.observeRequest(model, target !== candidates[0], attempts);
           return { value, model, target, attempts };
         } catch (error) {
           deadline.clear();
+          const elapsed = Date.now() - started;
           if (options.clientSignal?.aborted) {
-            this.breakers.onAbandoned(target);
+            breakers?.onAbandoned(target);
+            this.observeAttempt(model, target, 'client_closed', elapsed, false);
             throw error instanceof GatewayError
               ? error
               : new GatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The client went away');
@@ -249,11 +262,18 @@ export class RoutingService {
             error instanceof GatewayError
               ? error
               : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: error });
-          if (countsAgainstDeployment(lastError)) await this.breakers.onFailure(target);
-          else this.breakers.onAbandoned(target);
-          if (lastError.code === ErrorCode.TIMEOUT)
-            this.latency.record(this.groupKeyOf(model, target), Date.now() - started);
-          if (!lastError.retryable) throw lastError;
+          this.observeAttempt(model, target, lastError.code, elapsed, false);
+          if (breakers) {
+            if (countsAgainstDeployment(lastError)) await breakers.onFailure(target);
+            else breakers.onAbandoned(target);
+          }
+          if (lastError.code === ErrorCode.TIMEOUT && !model.direct) {
+            this.latency.record(this.groupKeyOf(model, target), elapsed);
+          }
+          if (!lastError.retryable) {
+            this.observeRequest(model, false, attempts);
+            throw lastError;
+          }
           if (lastError.retryAfterMs !== undefined) notBefore.set(target.key, Date.now() + lastError.retryAfterMs);
         }
       }
@@ -261,6 +281,7 @@ export class RoutingService {
       const waiting = candidates.some((t) => (notBefore.get(t.key) ?? 0) > Date.now());
       if (!triedThisPass && !waiting) break;
     }
+    this.observeRequest(model, false, attempts);
     if (lastError) throw lastError;
     if (soonestAccountRetryMs !== undefined) {
       throw new GatewayError(ErrorCode.RATE_LIMITED, `Every account serving '${model.name}' is at its request limit`, {
@@ -271,6 +292,31 @@ export class RoutingService {
       ErrorCode.NO_DEPLOYMENT_AVAILABLE,
       `Every deployment of '${model.name}' is failing; try again shortly`,
     );
+  }
+
+  private modelLabel(model: CatalogModel): string {
+    return model.direct ? 'direct' : model.name;
+  }
+
+  private observeAttempt(
+    model: CatalogModel,
+    target: DeploymentTarget,
+    outcome: string,
+    ms: number,
+    streaming: boolean,
+  ): void {
+    const labels = { provider: target.provider.id, model: this.modelLabel(model), outcome };
+    this.metrics.upstreamRequests.inc(labels);
+    this.metrics.upstreamDuration.observe(labels, ms / 1000);
+    if (streaming && outcome === 'ok') {
+      this.metrics.upstreamTimeToFirstToken.observe({ provider: labels.provider, model: labels.model }, ms / 1000);
+    }
+  }
+
+  private observeRequest(model: CatalogModel, fellBack: boolean, attempts: number): void {
+    const label = { model: this.modelLabel(model) };
+    if (attempts > 1) this.metrics.retries.inc(label, attempts - 1);
+    if (fellBack) this.metrics.fallbacks.inc(label);
   }
 
   /** Before another pass over the deployments: backoff, but at least until the soonest Retry-After has passed. */
@@ -293,6 +339,7 @@ export class RoutingService {
       deadline: Deadline;
     },
     target: DeploymentTarget,
+    direct: boolean,
   ): AsyncGenerator<ChatCompletionChunk> {
     const { first, iterator, deadline } = opened;
     try {
@@ -304,7 +351,8 @@ export class RoutingService {
         yield next.value;
       }
     } catch (error) {
-      if (error instanceof GatewayError && countsAgainstDeployment(error)) await this.breakers.onFailure(target);
+      if (!direct && error instanceof GatewayError && countsAgainstDeployment(error))
+        await this.breakers.onFailure(target);
       throw error;
     } finally {
       deadline.clear();
