@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import {
   ApiKeyEntity,
+  ApiKeyResolver,
   CredentialService,
   displayPrefix,
   generateApiKeySecret,
@@ -42,7 +43,7 @@ describe(`credential cache and revocation across replicas (${storeKind})`, () =>
       : [shared];
     replicas = [0, 1].map(
       (i) =>
-        new CredentialService(dataSource.getRepository(ApiKeyEntity), stores[i % stores.length], {
+        new CredentialService([new ApiKeyResolver(dataSource.getRepository(ApiKeyEntity))], stores[i % stores.length], {
           adminApiKey: null,
           cacheTtlMs: 60_000,
         }),

@@ -1,18 +1,16 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
 import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
 import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';
 import { CredentialCache } from './credential.cache';
-import { ApiKeyEntity } from './entities/api-key.entity';
+import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-resolver';
 import type { Principal } from './principal';
 
 /**
- * Turns a bearer secret into a Principal. Hot path: one SHA-256 and a cache hit. The database is asked only on a
- * miss; revocations published on the store's channel drop the entry on every replica at once.
+ * Turns a bearer secret into a Principal. Hot path: one SHA-256 and a cache hit. The resolvers (the database) are
+ * asked only on a miss; revocations published on the store's channel drop the entry on every replica at once.
  */
 @Injectable()
 export class CredentialService implements OnModuleInit, OnModuleDestroy {
@@ -22,7 +20,7 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe?: Unsubscribe;
 
   constructor(
-    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    @Inject(CREDENTIAL_RESOLVERS) private readonly resolvers: CredentialResolver[],
     @Inject(STORE) private readonly store: Store,
     @Inject(authConfig.KEY) config: ConfigType<typeof authConfig>,
   ) {
@@ -57,7 +55,7 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
     await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, secretHash);
   }
 
-  /** Concurrent misses for the same hash share one database query. */
+  /** Concurrent misses for the same hash share one lookup. */
   private loadOnce(hash: string): Promise<Principal | null> {
     let pending = this.inflight.get(hash);
     if (!pending) {
@@ -68,27 +66,11 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async load(hash: string): Promise<Principal | null> {
-    const key = await this.keys
-      .createQueryBuilder('key')
-      .innerJoinAndSelect('key.user', 'user')
-      .where('key.secret_hash = :hash', { hash })
-      .andWhere('key.revoked_at IS NULL')
-      .andWhere('user.disabled_at IS NULL')
-      .getOne();
-    const principal: Principal | null =
-      key && key.user
-        ? {
-            kind: 'api_key',
-            credentialId: key.id,
-            userId: key.userId,
-            role: key.user.role,
-            scopes: key.scopes,
-            allowedModels: key.allowedModels,
-            rpmLimit: key.rpmLimit,
-            tpmLimit: key.tpmLimit,
-            expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
-          }
-        : null;
+    let principal: Principal | null = null;
+    for (const resolver of this.resolvers) {
+      principal = await resolver.resolve(hash);
+      if (principal) break;
+    }
     this.cache.set(hash, principal);
     if (!principal) this.logger.debug('Unknown or revoked credential presented');
     return principal;

@@ -1,4 +1,6 @@
 export * from './api-key-secret';
+export * from './api-key.resolver';
+export * from './credential-resolver';
 export * from './auth.config';
 export * from './auth.constants';
 export * from './auth.decorators';

@@ -1,9 +1,12 @@
 export type Role = 'admin' | 'user';
 
-/** Who is calling: what an API key (or, later, an OAuth token) resolves to. Cached; never holds the secret. */
+/** Who is calling: what an API key or an OAuth access token resolves to. Cached; never holds the secret. */
 export interface Principal {
-  readonly kind: 'api_key';
+  readonly kind: 'api_key' | 'oauth';
+  /** The API key's or the OAuth access token's id. */
   readonly credentialId: string;
+  /** The OAuth client the token was issued to (OAuth only). */
+  readonly clientId?: string;
   readonly userId: string;
   readonly role: Role;
   readonly scopes: readonly string[];
