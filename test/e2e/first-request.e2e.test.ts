@@ -128,6 +128,19 @@ describe('first request end to end (bundled emulators, official openai client)',
     expect((await fetch(`${gateway.url}/admin/providers`)).status).toBe(401);
   });
 
+  it('should answer the health probes without credentials', async () => {
+    const live = await fetch(`${gateway.url}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    for (const path of ['/health/ready', '/health']) {
+      const res = await fetch(`${gateway.url}${path}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { status: string; details: Record<string, { status: string }> };
+      expect(body.status).toBe('ok');
+      expect(Object.keys(body.details).sort()).toEqual(['database', 'lifecycle', 'providers', 'store']);
+    }
+  });
+
   it('should export Prometheus metrics publicly, labelled by route template and deployment', async () => {
     const res = await fetch(`${gateway.url}/metrics`);
     expect(res.status).toBe(200);

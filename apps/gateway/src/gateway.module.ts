@@ -5,11 +5,13 @@ import { authConfig, AuthModule } from '@xrouter/auth';
 import { buildHttpLoggerOptions } from '@xrouter/common';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
+import { HealthModule } from '@xrouter/health';
 import { MetricsModule } from '@xrouter/metrics';
 import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
 import { appConfig } from './app.config';
 import { AdminModule } from './admin/admin.module';
+import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { OpenAiModule } from './openai/openai.module';
 
@@ -21,6 +23,7 @@ export class GatewayModule {
   static forRoot(routing: RoutingConfig): DynamicModule {
     return {
       module: GatewayModule,
+      controllers: [HealthController],
       imports: [
         ConfigModule.forRoot({
           isGlobal: true,
@@ -42,6 +45,7 @@ export class GatewayModule {
         }),
         AuthModule,
         MetricsModule.forRoot(MetricsController),
+        HealthModule,
         RoutingModule.forRoot(routing),
         OpenAiModule,
         AdminModule,

@@ -7,6 +7,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { assignRequestId, createValidationPipe, OpenAiExceptionFilter } from '@xrouter/common';
 import { ConfigFileError, ConfigValidationError, loadRoutingConfig, validateEnvironment } from '@xrouter/config';
+import { ShutdownState } from '@xrouter/health';
 import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
 import { appConfig } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
@@ -22,6 +23,7 @@ function drainOnSignals(app: INestApplication, graceMs: number, emulator?: Bundl
     stopping = true;
     const logger = new NestLogger('Shutdown');
     logger.log(`${signal} received: draining in-flight requests (up to ${graceMs} ms)`);
+    app.get(ShutdownState).begin();
     const server = app.getHttpServer() as Server;
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();

@@ -104,6 +104,14 @@ export class RoutingService implements OnModuleInit {
     for (const target of this.catalog.deployments()) this.breakers.get(target);
   }
 
+  /** Configured models none of whose deployments can take a request now (every breaker open). */
+  unroutableModels(): string[] {
+    return this.catalog
+      .models()
+      .filter((model) => !model.deployments.some((target) => this.breakers.get(target).isAvailable()))
+      .map((model) => model.name);
+  }
+
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
     const model = this.catalog.resolve(name);
     if (!model || model.kind !== kind) {
