@@ -2,15 +2,21 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyResolver } from './api-key.resolver';
+import { AccountApiKeysController, AdminApiKeysController } from './api-keys/api-keys.controllers';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { BootstrapAdminService } from './bootstrap-admin.service';
 import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-resolver';
 import { CredentialService } from './credential.service';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { UserEntity } from './entities/user.entity';
 import { AuthGuard } from './guards/auth.guard';
+import { LastUsedRecorder } from './last-used.recorder';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity, ApiKeyEntity])],
+  controllers: [UsersController, AdminApiKeysController, AccountApiKeysController],
   providers: [
     ApiKeyResolver,
     {
@@ -19,9 +25,12 @@ import { AuthGuard } from './guards/auth.guard';
       inject: [ApiKeyResolver],
     },
     CredentialService,
+    LastUsedRecorder,
     BootstrapAdminService,
+    UsersService,
+    ApiKeysService,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [CredentialService],
+  exports: [CredentialService, UsersService, ApiKeysService],
 })
 export class AuthModule {}

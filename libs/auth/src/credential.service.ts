@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
 import { hashSecret } from './api-key-secret';
@@ -6,6 +6,7 @@ import { authConfig } from './auth.config';
 import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';
 import { CredentialCache } from './credential.cache';
 import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-resolver';
+import { LastUsedRecorder } from './last-used.recorder';
 import type { Principal } from './principal';
 
 /**
@@ -23,6 +24,7 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
     @Inject(CREDENTIAL_RESOLVERS) private readonly resolvers: CredentialResolver[],
     @Inject(STORE) private readonly store: Store,
     @Inject(authConfig.KEY) config: ConfigType<typeof authConfig>,
+    @Optional() private readonly lastUsed?: LastUsedRecorder,
   ) {
     this.cache = new CredentialCache(config.cacheTtlMs);
   }
@@ -45,7 +47,8 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
     if (principal === undefined) {
       principal = await this.loadOnce(hash);
     }
-    if (principal && principal.expiresAt !== null && principal.expiresAt <= Date.now()) return null;
+    if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
+    if (principal.kind === 'api_key') this.lastUsed?.touch(principal.credentialId);
     return principal;
   }
 
@@ -53,6 +56,12 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   async invalidate(secretHash: string): Promise<void> {
     this.cache.delete(secretHash);
     await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, secretHash);
+  }
+
+  /** Drops every cached credential on every replica (a user was disabled, say). */
+  async invalidateAll(): Promise<void> {
+    this.cache.clear();
+    await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, '*');
   }
 
   /** Concurrent misses for the same hash share one lookup. */

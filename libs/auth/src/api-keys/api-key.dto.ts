@@ -1,0 +1,83 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+export const KEY_SCOPES = ['chat', 'embeddings', 'keys'] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'backend prod' }) @IsString() @MinLength(1) @MaxLength(200) name!: string;
+
+  @ApiPropertyOptional({
+    description: 'Owner of the key (admins only; by default the caller)',
+    example: '5f0c6f0e-8f7a-4c55-9d1e-2b1f0d7c9a11',
+  })
+  @IsOptional()
+  @IsUUID()
+  user_id?: string;
+
+  @ApiPropertyOptional({
+    enum: KEY_SCOPES,
+    isArray: true,
+    example: ['chat', 'embeddings'],
+    description: 'What the key may call; empty or omitted = everything its owner may',
+  })
+  @IsOptional()
+  @IsArray()
+  @IsIn(KEY_SCOPES, { each: true })
+  scopes?: KeyScope[];
+
+  @ApiPropertyOptional({
+    example: ['GigaChat-2', 'yandexgpt-lite'],
+    description: 'Models the key may use; omitted = all',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(500)
+  @IsString({ each: true })
+  allowed_models?: string[];
+
+  @ApiPropertyOptional({ example: '2027-01-01T00:00:00Z' }) @IsOptional() @IsISO8601() expires_at?: string;
+  @ApiPropertyOptional({ example: 60, description: 'Requests per minute' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  rpm_limit?: number;
+  @ApiPropertyOptional({ example: 100000, description: 'Tokens per minute' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  tpm_limit?: number;
+}
+
+export class ApiKeyDto {
+  @ApiProperty({ example: '0b9d2c2e-3a52-4d0e-8a8e-6f1b2d3c4e5f' }) id!: string;
+  @ApiProperty({ example: 'backend prod' }) name!: string;
+  @ApiProperty({ example: 'xr-AbCd1234', description: 'The first characters of the key, to recognise it' })
+  prefix!: string;
+  @ApiProperty() user_id!: string;
+  @ApiProperty({ enum: KEY_SCOPES, isArray: true }) scopes!: string[];
+  @ApiProperty({ type: [String], nullable: true }) allowed_models!: string[] | null;
+  @ApiProperty({ type: Number, nullable: true }) rpm_limit!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) tpm_limit!: number | null;
+  @ApiProperty({ type: String, nullable: true }) expires_at!: string | null;
+  @ApiProperty({ type: String, nullable: true }) revoked_at!: string | null;
+  @ApiProperty({ type: String, nullable: true }) last_used_at!: string | null;
+  @ApiProperty() created_at!: string;
+}
+
+export class CreatedApiKeyDto extends ApiKeyDto {
+  @ApiProperty({ example: 'xr-AbCd1234…', description: 'The secret. Shown this once; only its hash is stored.' })
+  key!: string;
+}

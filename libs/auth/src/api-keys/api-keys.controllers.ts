@@ -1,0 +1,86 @@
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal } from '../auth.decorators';
+import type { Principal } from '../principal';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto';
+import { ApiKeysService } from './api-keys.service';
+
+@ApiTags('Admin: API keys')
+@Authenticated({ roles: ['admin'] })
+@Controller('admin/api-keys')
+export class AdminApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a key for a user (user_id), shown once' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  create(@CurrentPrincipal() actor: Principal, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    return this.keys.create(actor, dto);
+  }
+
+  @Get()
+  @ApiQuery({ name: 'user_id', required: false })
+  @ApiOkResponse({ type: [ApiKeyDto] })
+  list(@CurrentPrincipal() actor: Principal, @Query('user_id') userId?: string): Promise<ApiKeyDto[]> {
+    return this.keys.list(actor, userId);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: ApiKeyDto })
+  get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.get(actor, id);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke a key: refused on every replica within a second' })
+  @ApiOkResponse({ type: ApiKeyDto })
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.revoke(actor, id);
+  }
+
+  @Post(':id/rotate')
+  @ApiOperation({ summary: 'Issue a new secret with the same settings and revoke the old one' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
+    return this.keys.rotate(actor, id);
+  }
+}
+
+/** The caller's own keys (scope `keys`; keys with no scopes have it). Never more than the calling key may do. */
+@ApiTags('Account')
+@Authenticated({ scopes: ['keys'] })
+@Controller('account/api-keys')
+export class AccountApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a key for yourself, shown once' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  create(@CurrentPrincipal() actor: Principal, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    return this.keys.create(actor, { ...dto, user_id: actor.userId });
+  }
+
+  @Get()
+  @ApiOkResponse({ type: [ApiKeyDto] })
+  list(@CurrentPrincipal() actor: Principal): Promise<ApiKeyDto[]> {
+    return this.keys.list({ ...actor, role: 'user' });
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: ApiKeyDto })
+  get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.get({ ...actor, role: 'user' }, id);
+  }
+
+  @Delete(':id')
+  @ApiOkResponse({ type: ApiKeyDto })
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.revoke({ ...actor, role: 'user' }, id);
+  }
+
+  @Post(':id/rotate')
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
+    return this.keys.rotate({ ...actor, role: 'user' }, id);
+  }
+}

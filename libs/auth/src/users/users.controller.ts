@@ -1,0 +1,47 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Authenticated } from '../auth.decorators';
+import { CreateUserDto, UserDto } from './user.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('Admin: users')
+@Authenticated({ roles: ['admin'] })
+@Controller('admin/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user (role admin or user; a password enables the OAuth login page)' })
+  @ApiCreatedResponse({ type: UserDto })
+  create(@Body() dto: CreateUserDto): Promise<UserDto> {
+    return this.users.create(dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List users' })
+  @ApiOkResponse({ type: [UserDto] })
+  list(): Promise<UserDto[]> {
+    return this.users.list();
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: UserDto })
+  get(@Param('id') id: string): Promise<UserDto> {
+    return this.users.get(id);
+  }
+
+  @Post(':id/disable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Disable a user: every key and token of theirs stops working on every replica' })
+  @ApiOkResponse({ type: UserDto })
+  disable(@Param('id') id: string): Promise<UserDto> {
+    return this.users.setDisabled(id, true);
+  }
+
+  @Post(':id/enable')
+  @HttpCode(200)
+  @ApiOkResponse({ type: UserDto })
+  enable(@Param('id') id: string): Promise<UserDto> {
+    return this.users.setDisabled(id, false);
+  }
+}

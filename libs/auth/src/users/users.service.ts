@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import { CredentialService } from '../credential.service';
+import { UserEntity } from '../entities/user.entity';
+import { hashPassword } from '../password';
+import type { CreateUserDto, UserDto } from './user.dto';
+
+export function toUserDto(user: UserEntity): UserDto {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    disabled: user.disabledAt !== null,
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+/** Users and their lifecycle. Disabling a user cuts off every credential of theirs on every replica at once. */
+@Injectable()
+export class UsersService {
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly credentials: CredentialService,
+  ) {}
+
+  async create(dto: CreateUserDto): Promise<UserDto> {
+    try {
+      const user = await this.users.save(
+        this.users.create({
+          email: dto.email.trim(),
+          name: dto.name ?? '',
+          role: dto.role,
+          passwordHash: dto.password ? await hashPassword(dto.password) : null,
+          disabledAt: null,
+        }),
+      );
+      return toUserDto(user);
+    } catch (error) {
+      if (error instanceof QueryFailedError && /users_email_key/.test(error.message)) {
+        throw new GatewayError(ErrorCode.BAD_REQUEST, `A user with the email '${dto.email}' exists already`, {
+          param: 'email',
+        });
+      }
+      throw error;
+    }
+  }
+
+  async list(): Promise<UserDto[]> {
+    return (await this.users.find({ order: { createdAt: 'ASC' } })).map(toUserDto);
+  }
+
+  async get(id: string): Promise<UserDto> {
+    return toUserDto(await this.find(id));
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<UserDto> {
+    const user = await this.find(id);
+    user.disabledAt = disabled ? (user.disabledAt ?? new Date()) : null;
+    await this.users.save(user);
+    // Every cached credential may belong to this user: drop them all, everywhere (a rare admin action).
+    await this.credentials.invalidateAll();
+    return toUserDto(user);
+  }
+
+  private async find(id: string): Promise<UserEntity> {
+    const user = /^[0-9a-f-]{36}$/i.test(id) ? await this.users.findOneBy({ id }) : null;
+    if (!user) throw new GatewayError(ErrorCode.NOT_FOUND, `No user with id '${id}'`);
+    return user;
+  }
+}
