@@ -13,9 +13,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(base = process.env.DATABASE_URL): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'xrouter-test-'));
-  const base = process.env.DATABASE_URL;
   if (!base) {
     return {
       env: { DATA_DIR: dataDir },

@@ -1,0 +1,91 @@
+import OpenAI from 'openai';
+import { Cluster, startCluster } from '../support/cluster';
+import { LocalServices, startLocalServices } from '../support/local-services';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+const ADMIN_KEY = 'xr-e2e-admin-key-cluster-0123456789';
+
+/**
+ * Three replicas behind nginx sharing PostgreSQL and Redis: CI's servers when DATABASE_URL and REDIS_URL are set,
+ * otherwise a private PostgreSQL and Redis started for this file (replicas cannot share an embedded database).
+ */
+describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
+  let services: LocalServices | undefined;
+  let db: TestDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    const given = process.env.DATABASE_URL && process.env.REDIS_URL;
+    services = given ? undefined : await startLocalServices();
+    db = await createTestDatabase(services?.databaseUrl ?? process.env.DATABASE_URL);
+    const redisUrl = services?.redisUrl ?? process.env.REDIS_URL;
+    cluster = await startCluster({ ...db.env, REDIS_URL: redisUrl, ADMIN_API_KEY: ADMIN_KEY });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await services?.stop();
+  });
+
+  async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    const res = await fetch(`${cluster.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.status).toBeLessThan(300);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  const ask = (key: string, url: string) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  it('should refuse a key revoked through one replica on every replica within a second', async () => {
+    const created = await admin('POST', '/admin/api-keys', { name: 'to revoke' });
+    const key = created.key as string;
+    for (const replica of cluster.replicas) expect((await ask(key, replica.url)).status).toBe(200);
+    const revokedAt = Date.now();
+    const res = await fetch(`${cluster.replicas[0].url}/admin/api-keys/${created.id as string}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(res.status).toBe(200);
+    const refusedAt = await Promise.all(
+      cluster.replicas.map(async (replica) => {
+        while ((await ask(key, replica.url)).status !== 401) {
+          if (Date.now() - revokedAt > 5_000) throw new Error(`${replica.url} still accepts the revoked key`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return Date.now() - revokedAt;
+      }),
+    );
+    expect(Math.max(...refusedAt)).toBeLessThan(1_000);
+  });
+
+  it('should lose no client request when a replica is stopped under load', async () => {
+    const client = new OpenAI({ apiKey: ADMIN_KEY, baseURL: `${cluster.url}/v1`, maxRetries: 0 });
+    const statuses: number[] = [];
+    const until = Date.now() + 4_000;
+    const worker = async () => {
+      while (Date.now() < until) {
+        const { response } = await client.chat.completions
+          .create({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'load' }] })
+          .withResponse()
+          .catch((error: { status?: number }) => ({ response: { status: error.status ?? 0 } }));
+        statuses.push(response.status);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 16 }, worker));
+    await new Promise((r) => setTimeout(r, 1_500));
+    const exit = await cluster.replicas[1].stop('SIGTERM');
+    await load;
+    expect(exit).toBe(0);
+    expect(statuses.length).toBeGreaterThan(100);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  }, 30_000);
+});
