@@ -59,9 +59,13 @@ describe('Swagger UI in a real browser', () => {
       await operation.locator('textarea.body-param__text').fill(JSON.stringify({ name: 'made in Swagger UI' }));
       await operation.locator('button.execute').click();
 
-      const response = operation.locator('.live-responses-table tbody .response-col_description pre.microlight').first();
+      const response = operation
+        .locator('.live-responses-table tbody .response-col_description pre.microlight')
+        .first();
       await response.waitFor({ timeout: 15_000 });
-      const status = (await operation.locator('.live-responses-table tbody .response-col_status').first().innerText()).trim();
+      const status = (
+        await operation.locator('.live-responses-table tbody .response-col_status').first().innerText()
+      ).trim();
       expect(status).toBe('201');
       const created = JSON.parse(await response.innerText()) as { key: string; name: string };
       expect(created.name).toBe('made in Swagger UI');
