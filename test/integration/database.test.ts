@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, databaseSettingsFromEnv, runMigrations } from '@xrouter/database';
+import { buildDataSourceOptions, databaseSettingsFromEnv, MIGRATIONS, runMigrations } from '@xrouter/database';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const engine = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
@@ -20,12 +20,20 @@ describe(`migrations on ${engine}`, () => {
   });
 
   it('should create the schema on an empty database and be a no-op the second time', async () => {
-    expect(await runMigrations(dataSource)).toEqual(['InitialSchema1732406400000']);
+    expect(await runMigrations(dataSource)).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource)).toEqual([]);
     const tables = await dataSource.query<Array<{ table_name: string }>>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['api_keys', 'migrations', 'users']);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'api_keys',
+      'migrations',
+      'oauth_clients',
+      'oauth_tokens',
+      'request_logs',
+      'request_logs_default',
+      'users',
+    ]);
   });
 
   it('should enforce one key per secret hash and one user per email, case-insensitively', async () => {
@@ -51,7 +59,7 @@ describe(`migrations on ${engine}`, () => {
       );
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s)));
-        expect(applied.flat()).toEqual(['InitialSchema1732406400000']);
+        expect(applied.flat()).toEqual(MIGRATIONS.map((m) => m.name));
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await fresh.drop();
