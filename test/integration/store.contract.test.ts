@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { MemoryStore, RedisStore, StoreUnavailableError, type Store } from '@xrouter/store';
+import { MemoryStore, RedisStore, StoreUnavailableError, type LimitCheck, type Store } from '@xrouter/store';
 
 /**
  * One behaviour contract for every Store implementation: the in-process store always, Redis when REDIS_URL is set
@@ -222,6 +222,123 @@ describe.each(variants)('%s store contract', (_kind, open) => {
     });
   });
 
+  describe('consumeLimits', () => {
+    const window = (key: string, limit: number, windowMs = 10_000): LimitCheck => ({
+      type: 'window',
+      key,
+      cost: 1,
+      limit,
+      windowMs,
+    });
+    const bucket = (key: string, ratePerSec: number, burst: number): LimitCheck => ({
+      type: 'bucket',
+      key,
+      cost: 1,
+      ratePerSec,
+      burst,
+    });
+
+    it('should allow exactly `limit` of 40 concurrent calls from two replicas', async () => {
+      const other = replica();
+      const checks = [window('rl:{k1}:rpm', 15), bucket('rl:{k1}:burst', 10, 100)];
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).consumeLimits(checks)),
+      );
+      expect(results.filter((r) => r.allowed)).toHaveLength(15);
+      const remaining = results.filter((r) => r.allowed).map((r) => r.checks[0].remaining);
+      expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+      await expect(store.get('rl:{k1}:rpm')).resolves.toBe('15');
+    });
+
+    it('should count a hit in no limit at all when one of them refuses it', async () => {
+      const checks = [window('rl:{k2}:rpm', 2), bucket('rl:{k2}:burst', 1, 10)];
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: true });
+      const second = await store.consumeLimits(checks);
+      expect(second.allowed).toBe(true);
+      expect(second.checks[1].remaining).toBe(8);
+      const refused = await store.consumeLimits(checks);
+      expect(refused.allowed).toBe(false);
+      expect(refused.checks[0]).toMatchObject({ allowed: false, remaining: 0 });
+      expect(refused.checks[0].retryAfterMs).toBeGreaterThan(9_000);
+      expect(refused.checks[0].retryAfterMs).toBeLessThanOrEqual(10_000);
+      // The bucket allowed the hit on its own but did not count it: still 8 left.
+      expect(refused.checks[1]).toMatchObject({ allowed: true, remaining: 8, retryAfterMs: 0 });
+      await expect(store.get('rl:{k2}:rpm')).resolves.toBe('2');
+    });
+
+    it('should let a burst through at once, then one more per 1/rate seconds', async () => {
+      const checks = [bucket('rl:{k3}:burst', 10, 5)];
+      const first = await store.consumeLimits(checks);
+      expect(first.checks[0]).toMatchObject({ allowed: true, remaining: 4 });
+      expect(first.checks[0].resetMs).toBeGreaterThan(0);
+      expect(first.checks[0].resetMs).toBeLessThanOrEqual(100);
+      const burst = await Promise.all(Array.from({ length: 4 }, () => replica().consumeLimits(checks)));
+      expect(burst.every((r) => r.allowed)).toBe(true);
+      const refused = await store.consumeLimits(checks);
+      expect(refused.allowed).toBe(false);
+      expect(refused.checks[0].remaining).toBe(0);
+      expect(refused.checks[0].retryAfterMs).toBeGreaterThan(0);
+      expect(refused.checks[0].retryAfterMs).toBeLessThanOrEqual(100);
+      await sleep(refused.checks[0].retryAfterMs + 30);
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: true });
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: false });
+    });
+
+    it('should refill a bucket completely after burst/rate seconds', async () => {
+      const checks = [bucket('rl:{k4}:burst', 20, 3)];
+      for (let i = 0; i < 3; i++) await store.consumeLimits(checks);
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: false });
+      await sleep(250);
+      const refilled = await store.consumeLimits(checks);
+      expect(refilled.checks[0]).toMatchObject({ allowed: true, remaining: 2 });
+    });
+
+    it('should pass a cap while its counter is below the limit, without writing it', async () => {
+      const cap: LimitCheck = { type: 'cap', key: 'rl:{k5}:tpm', limit: 1_000 };
+      await expect(store.consumeLimits([cap])).resolves.toEqual({
+        allowed: true,
+        checks: [{ allowed: true, remaining: 1_000, resetMs: 0, retryAfterMs: 0 }],
+      });
+      await store.increment('rl:{k5}:tpm', 900, 10_000);
+      const under = await store.consumeLimits([window('rl:{k5}:rpm', 5), cap]);
+      expect(under.allowed).toBe(true);
+      expect(under.checks[1]).toMatchObject({ allowed: true, remaining: 100 });
+      expect(under.checks[1].resetMs).toBeGreaterThan(9_000);
+      await store.increment('rl:{k5}:tpm', 200, 10_000);
+      const over = await store.consumeLimits([window('rl:{k5}:rpm', 5), cap]);
+      expect(over.allowed).toBe(false);
+      expect(over.checks[0]).toMatchObject({ allowed: true, remaining: 4 });
+      expect(over.checks[1]).toMatchObject({ allowed: false, remaining: 0 });
+      expect(over.checks[1].retryAfterMs).toBeGreaterThan(9_000);
+      expect(over.checks[1].retryAfterMs).toBeLessThanOrEqual(10_000);
+      await expect(store.get('rl:{k5}:tpm')).resolves.toBe('1100');
+    });
+
+    it('should start a fresh window after the previous one expired', async () => {
+      const checks = [window('rl:{k6}:rpm', 1, 150)];
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: true });
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: false });
+      await sleep(300);
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: true });
+    });
+
+    it('should reject keys without one shared {hash tag}, repeated keys and a cost above the burst', async () => {
+      await expect(store.consumeLimits([window('a:rpm', 1), window('a:rps', 1)])).rejects.toThrow(TypeError);
+      await expect(store.consumeLimits([window('{a}:rpm', 1), window('{b}:rps', 1)])).rejects.toThrow(TypeError);
+      await expect(store.consumeLimits([window('{a}:x', 1), window('{a}:x', 2)])).rejects.toThrow(TypeError);
+      await expect(store.consumeLimits([])).rejects.toThrow(RangeError);
+      await expect(
+        store.consumeLimits([{ type: 'bucket', key: 'b', cost: 3, ratePerSec: 1, burst: 2 }]),
+      ).rejects.toThrow(RangeError);
+      await expect(store.consumeLimits([window('no-tag-is-fine-alone', 1)])).resolves.toMatchObject({ allowed: true });
+    });
+
+    it('should reject with StoreUnavailableError once closed', async () => {
+      await store.close();
+      await expect(store.consumeLimits([window('rl:{k7}:rpm', 1)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+
   describe('publish/subscribe', () => {
     it('should deliver a message published by one replica to subscribers on every replica', async () => {
       const publisher = replica();
@@ -375,6 +492,7 @@ describe('RedisStore when Redis cannot answer', () => {
       const calls: Array<() => Promise<unknown>> = [
         () => store.get('k'),
         () => store.consume('rl', 1, 10, 1_000),
+        () => store.consumeLimits([{ type: 'window', key: 'rl', cost: 1, limit: 10, windowMs: 1_000 }]),
         () => store.ping(),
       ];
       for (const call of calls) {

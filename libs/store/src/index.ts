@@ -1,4 +1,16 @@
-export type { ConsumeResult, CounterResult, Store, StoreLock, Unsubscribe } from './store.interface';
+export type {
+  BucketLimitCheck,
+  CapLimitCheck,
+  ConsumeResult,
+  CounterResult,
+  LimitCheck,
+  LimitCheckResult,
+  LimitsResult,
+  Store,
+  StoreLock,
+  Unsubscribe,
+  WindowLimitCheck,
+} from './store.interface';
 export { STORE, DEFAULT_STORE_KEY_PREFIX } from './store.constants';
 export { StoreUnavailableError } from './store-unavailable.error';
 export { MemoryStore, type MemoryStoreOptions } from './memory.store';

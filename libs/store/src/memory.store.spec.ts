@@ -136,4 +136,33 @@ describe('MemoryStore', () => {
     await expect(store.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
+  it('should refill a consumeLimits bucket at exactly one hit per 1/rate seconds (GCRA)', async () => {
+    const bucket = [{ type: 'bucket' as const, key: 'b', cost: 1, ratePerSec: 4, burst: 2 }];
+    await expect(store.consumeLimits(bucket)).resolves.toEqual({
+      allowed: true,
+      checks: [{ allowed: true, remaining: 1, resetMs: 250, retryAfterMs: 0 }],
+    });
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ checks: [{ remaining: 0, resetMs: 500 }] });
+    await expect(store.consumeLimits(bucket)).resolves.toEqual({
+      allowed: false,
+      checks: [{ allowed: false, remaining: 0, resetMs: 500, retryAfterMs: 250 }],
+    });
+    now += 249;
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ allowed: false, checks: [{ retryAfterMs: 1 }] });
+    now += 1;
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ allowed: true, checks: [{ remaining: 0 }] });
+    now += 500;
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ allowed: true, checks: [{ remaining: 1 }] });
+  });
+
+  it('should keep a fractional rate exact over a full burst (no float drift)', async () => {
+    const bucket = [{ type: 'bucket' as const, key: 'b', cost: 1, ratePerSec: 3, burst: 20 }];
+    for (let i = 0; i < 20; i++) await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ allowed: true });
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({
+      allowed: false,
+      checks: [{ retryAfterMs: 334 }],
+    });
+    now += 333.334;
+    await expect(store.consumeLimits(bucket)).resolves.toMatchObject({ allowed: true });
+  });
 });

@@ -1,7 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { assertInteger, toTtlMs } from './store-arguments';
-import type { ConsumeResult, CounterResult, Store, StoreLock, Unsubscribe } from './store.interface';
+import { assertInteger, assertLimitChecks, toTtlMs } from './store-arguments';
+import type {
+  ConsumeResult,
+  CounterResult,
+  LimitCheck,
+  LimitCheckResult,
+  LimitsResult,
+  Store,
+  StoreLock,
+  Unsubscribe,
+} from './store.interface';
 import { errorMessage, StoreUnavailableError } from './store-unavailable.error';
 
 export interface MemoryStoreOptions {
@@ -15,6 +24,21 @@ interface Entry {
   value: string;
   /** Epoch ms at which the entry disappears; null for no expiry. */
   expiresAt: number | null;
+}
+
+/** One evaluated limit of a `consumeLimits` call: its state without and with the hit, and how to count the hit. */
+interface EvaluatedLimit {
+  before: LimitCheckResult;
+  after: LimitCheckResult;
+  commit: () => void;
+}
+
+/** Tolerance for float rounding in bucket arithmetic (same as the Redis script). */
+const EPSILON = 1e-6;
+
+/** Whole milliseconds, rounded up but forgiving float noise, never negative. */
+function ceilMs(ms: number): number {
+  return Math.max(0, Math.ceil(ms - EPSILON));
 }
 
 interface Subscription {
@@ -96,6 +120,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  consumeLimits(checks: readonly LimitCheck[]): Promise<LimitsResult> {
+    return this.run('consumeLimits', () => {
+      assertLimitChecks(checks);
+      const now = this.now();
+      const evaluated = checks.map((check) => this.evaluate(check, now));
+      const allowed = evaluated.every((limit) => limit.before.allowed);
+      if (allowed) for (const limit of evaluated) limit.commit();
+      return { allowed, checks: evaluated.map((limit) => (allowed ? limit.after : limit.before)) };
+    });
+  }
+
   publish(channel: string, message: string): Promise<void> {
     return this.run('publish', () => {
       const subscriptions = this.channels.get(channel);
@@ -168,6 +203,74 @@ export class MemoryStore implements Store {
       if (this.closed) throw new StoreUnavailableError(operation, new Error('the store is closed'));
       resolve(body());
     });
+  }
+
+  /** The same arithmetic as the Redis script's CONSUME_LIMITS, on this store's clock. */
+  private evaluate(check: LimitCheck, now: number): EvaluatedLimit {
+    const existing = this.live(check.key);
+    switch (check.type) {
+      case 'window': {
+        const window = toTtlMs(check.windowMs, 'windowMs');
+        if (existing && existing.expiresAt === null) existing.expiresAt = now + window;
+        const current = existing ? toInteger(existing.value) : 0;
+        const ttl = existing ? this.ttlOf(existing) : null;
+        const ok = current + check.cost <= check.limit;
+        return {
+          before: {
+            allowed: ok,
+            remaining: Math.max(0, check.limit - current),
+            resetMs: ttl ?? 0,
+            retryAfterMs: ok ? 0 : (ttl ?? window),
+          },
+          after: {
+            allowed: true,
+            remaining: check.limit - current - check.cost,
+            resetMs: ttl ?? window,
+            retryAfterMs: 0,
+          },
+          commit: () => {
+            this.counter(check.key, window).value = String(current + check.cost);
+          },
+        };
+      }
+      case 'bucket': {
+        const interval = 1000 / check.ratePerSec;
+        const burstMs = check.burst * interval;
+        const stored = existing ? Number(existing.value) : now;
+        const tat = Math.max(Number.isFinite(stored) ? stored : now, now);
+        const newTat = tat + check.cost * interval;
+        const ok = newTat - now <= burstMs + EPSILON;
+        const remaining = (t: number): number =>
+          Math.min(check.burst, Math.max(0, Math.floor((burstMs - (t - now)) / interval + EPSILON)));
+        return {
+          before: {
+            allowed: ok,
+            remaining: remaining(tat),
+            resetMs: ceilMs(tat - now),
+            retryAfterMs: ok ? 0 : Math.max(1, ceilMs(newTat - now - burstMs)),
+          },
+          after: { allowed: true, remaining: remaining(newTat), resetMs: ceilMs(newTat - now), retryAfterMs: 0 },
+          commit: () => {
+            this.entries.set(check.key, {
+              value: newTat.toFixed(3),
+              expiresAt: now + Math.max(1, ceilMs(newTat - now)),
+            });
+          },
+        };
+      }
+      case 'cap': {
+        const current = existing ? toInteger(existing.value) : 0;
+        const resetMs = existing ? Math.max(0, this.ttlOf(existing)) : 0;
+        const ok = current < check.limit;
+        const state = {
+          allowed: ok,
+          remaining: Math.max(0, check.limit - current),
+          resetMs,
+          retryAfterMs: ok ? 0 : Math.max(1, resetMs),
+        };
+        return { before: state, after: state, commit: () => undefined };
+      }
+    }
   }
 
   /** The entry at `key` unless it expired (an expired one is removed on the way). */

@@ -2,8 +2,16 @@ import { Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_STORE_KEY_PREFIX } from './store.constants';
-import { assertInteger, toTtlMs } from './store-arguments';
-import type { ConsumeResult, CounterResult, Store, StoreLock, Unsubscribe } from './store.interface';
+import { assertInteger, assertLimitChecks, toTtlMs } from './store-arguments';
+import type {
+  ConsumeResult,
+  CounterResult,
+  LimitCheck,
+  LimitsResult,
+  Store,
+  StoreLock,
+  Unsubscribe,
+} from './store.interface';
 import { errorMessage, StoreUnavailableError } from './store-unavailable.error';
 
 /** A single Redis or a Redis Cluster client. */
@@ -59,18 +67,20 @@ class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: RedisClient, key: string, args: Array<string | number>): Promise<unknown> {
+  async run(client: RedisClient, keys: string | readonly string[], args: Array<string | number>): Promise<unknown> {
+    const names = typeof keys === 'string' ? [keys] : keys;
     try {
-      return await client.evalsha(this.sha, 1, key, ...args);
+      return await client.evalsha(this.sha, names.length, ...names, ...args);
     } catch (error) {
       if (!errorMessage(error).startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, 1, key, ...args);
+      return client.eval(this.source, names.length, ...names, ...args);
     }
   }
 }
 
-// Every script touches exactly one key (KEYS[1]) and nothing else, so each runs on that key's node of a Redis
-// Cluster with no CROSSSLOT errors and needs no {hash tag}.
+// Every script but CONSUME_LIMITS touches exactly one key (KEYS[1]) and nothing else, so each runs on that key's
+// node of a Redis Cluster with no CROSSSLOT errors and needs no {hash tag}. CONSUME_LIMITS touches several keys,
+// which its callers must give one shared {hash tag} (checked by assertLimitChecks).
 
 /** KEYS[1] counter; ARGV by, ttlMs → {value, ttlMs}. The expiry is set only when the key had none. */
 const INCREMENT = new LuaScript(`
@@ -100,6 +110,91 @@ if ttl < 0 then
   ttl = window
 end
 return {1, value, ttl}
+`);
+
+/**
+ * KEYS[1..n] one key per limit; ARGV four per limit: `window` cost limit windowMs | `bucket` cost ratePerSec burst |
+ * `cap` limit 0 0 → {allowed 0|1, then per limit: allowed 0|1, remaining, resetMs, retryAfterMs}. Every limit is
+ * evaluated first; windows and buckets are written only when all of them pass. Time is the server's (TIME), so
+ * replicas with skewed clocks share one bucket. A bucket is GCRA: its state is the theoretical arrival time (TAT).
+ */
+const CONSUME_LIMITS = new LuaScript(`
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local EPS = 0.000001
+local function ceilms(x)
+  local v = math.ceil(x - EPS)
+  if v < 0 then return 0 end
+  return v
+end
+local all = 1
+local before, after, commits = {}, {}, {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local kind = ARGV[i * 4 - 3]
+  local a = tonumber(ARGV[i * 4 - 2])
+  local b = tonumber(ARGV[i * 4 - 1])
+  local c = tonumber(ARGV[i * 4])
+  if kind == 'window' then
+    local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local ttl = redis.call('PTTL', key)
+    if ttl == -1 then
+      redis.call('PEXPIRE', key, c)
+      ttl = c
+    end
+    local ok = current + a <= b
+    local used = ttl >= 0
+    before[i] = {ok and 1 or 0, math.max(0, b - current), used and ttl or 0, ok and 0 or (used and ttl or c)}
+    after[i] = {1, b - current - a, used and ttl or c, 0}
+    commits[i] = function()
+      redis.call('INCRBY', key, a)
+      if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, c) end
+    end
+    if not ok then all = 0 end
+  elseif kind == 'bucket' then
+    local interval = 1000 / b
+    local burstMs = c * interval
+    local raw = redis.call('GET', key)
+    local tat = now
+    if raw then tat = tonumber(raw) or now end
+    if tat < now then tat = now end
+    local newTat = tat + a * interval
+    local ok = newTat - now <= burstMs + EPS
+    local function remaining(t)
+      local r = math.floor((burstMs - (t - now)) / interval + EPS)
+      if r < 0 then return 0 end
+      if r > c then return c end
+      return r
+    end
+    before[i] = {ok and 1 or 0, remaining(tat), ceilms(tat - now), ok and 0 or math.max(1, ceilms(newTat - now - burstMs))}
+    after[i] = {1, remaining(newTat), ceilms(newTat - now), 0}
+    commits[i] = function()
+      redis.call('SET', key, string.format('%.3f', newTat), 'PX', math.max(1, ceilms(newTat - now)))
+    end
+    if not ok then all = 0 end
+  else
+    local current = tonumber(redis.call('GET', key) or '0')
+    local ttl = redis.call('PTTL', key)
+    local reset = 0
+    if ttl > 0 then reset = ttl end
+    local ok = current < a
+    before[i] = {ok and 1 or 0, math.max(0, a - current), reset, ok and 0 or math.max(1, reset)}
+    after[i] = before[i]
+    if not ok then all = 0 end
+  end
+end
+local states = before
+if all == 1 then
+  for i = 1, #KEYS do
+    if commits[i] then commits[i]() end
+  end
+  states = after
+end
+local reply = {all}
+for i = 1, #KEYS do
+  for j = 1, 4 do reply[#reply + 1] = states[i][j] end
+end
+return reply
 `);
 
 /** KEYS[1] lock; ARGV token → 1 when deleted. Deletes only if the caller still owns the lock. */
@@ -185,6 +280,34 @@ export class RedisStore implements Store {
       3,
     );
     return { allowed: allowed === 1, value, ttlMs: ttl };
+  }
+
+  async consumeLimits(checks: readonly LimitCheck[]): Promise<LimitsResult> {
+    assertLimitChecks(checks);
+    const keys = checks.map((check) => this.prefix + check.key);
+    const args = checks.flatMap((check): Array<string | number> => {
+      switch (check.type) {
+        case 'window':
+          return ['window', check.cost, check.limit, toTtlMs(check.windowMs, 'windowMs')];
+        case 'bucket':
+          return ['bucket', check.cost, check.ratePerSec, check.burst];
+        case 'cap':
+          return ['cap', check.limit, 0, 0];
+      }
+    });
+    const reply = toIntegers(
+      await this.call('consumeLimits', () => CONSUME_LIMITS.run(this.client, keys, args)),
+      1 + 4 * checks.length,
+    );
+    return {
+      allowed: reply[0] === 1,
+      checks: checks.map((_, i) => ({
+        allowed: reply[1 + 4 * i] === 1,
+        remaining: reply[2 + 4 * i],
+        resetMs: reply[3 + 4 * i],
+        retryAfterMs: reply[4 + 4 * i],
+      })),
+    };
   }
 
   async publish(channel: string, message: string): Promise<void> {

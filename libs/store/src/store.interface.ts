@@ -16,6 +16,62 @@ export interface ConsumeResult {
   ttlMs: number;
 }
 
+/** A fixed window of {@link Store.consume}: `cost` counted if the window's count + cost stays within `limit`. */
+export interface WindowLimitCheck {
+  readonly type: 'window';
+  readonly key: string;
+  readonly cost: number;
+  readonly limit: number;
+  /** The window starts with its first counted hit and is not extended by later hits. */
+  readonly windowMs: number;
+}
+
+/**
+ * A token bucket (as GCRA, so the state is one timestamp): `burst` requests at once, refilled at `ratePerSec`.
+ * Time is the store's own clock (Redis `TIME`), so replicas with skewed clocks share one bucket correctly.
+ */
+export interface BucketLimitCheck {
+  readonly type: 'bucket';
+  readonly key: string;
+  /** At most `burst`. */
+  readonly cost: number;
+  readonly ratePerSec: number;
+  readonly burst: number;
+}
+
+/** A read-only cap on a counter written by {@link Store.increment}: passes while the counter is below `limit`. */
+export interface CapLimitCheck {
+  readonly type: 'cap';
+  readonly key: string;
+  readonly limit: number;
+}
+
+/** One limit of a {@link Store.consumeLimits} call. */
+export type LimitCheck = WindowLimitCheck | BucketLimitCheck | CapLimitCheck;
+
+/** The state of one {@link LimitCheck} after a {@link Store.consumeLimits} call. */
+export interface LimitCheckResult {
+  /** Whether this limit alone would let the hit through. */
+  allowed: boolean;
+  /**
+   * What is left: hits (window, bucket) or units under the cap, counting this hit when the whole call was allowed
+   * and without it when it was refused (a refused call counts nothing).
+   */
+  remaining: number;
+  /** Milliseconds until the limit is fully available again (0 when nothing is used). */
+  resetMs: number;
+  /** Milliseconds until this limit would let the same hit through; 0 when it does now. */
+  retryAfterMs: number;
+}
+
+/** The outcome of a {@link Store.consumeLimits} call. */
+export interface LimitsResult {
+  /** True when every check passed, and the hit was therefore counted by every window and bucket. */
+  allowed: boolean;
+  /** One result per check, in the order of the checks. */
+  checks: LimitCheckResult[];
+}
+
 /** A held lock. Expires by itself after its TTL; {@link StoreLock.release} ends it earlier. */
 export interface StoreLock {
   /** The key the lock was taken on (without the store's prefix). */
@@ -61,6 +117,14 @@ export interface Store {
    * A refused hit changes nothing. `cost` and `limit` are non-negative integers.
    */
   consume(key: string, cost: number, limit: number, windowMs: number): Promise<ConsumeResult>;
+
+  /**
+   * Several rate limits decided together, atomically and in ONE round trip: the hit is counted by every window and
+   * bucket only if every check passes, and by none of them otherwise (a request refused by one limit does not use
+   * up another). Keys must be distinct, and when there are several they must share one `{hash tag}` so that a Redis
+   * Cluster keeps them on one slot (`rl:{key-id}:rpm`, `rl:{key-id}:burst`); a call breaking either rule throws.
+   */
+  consumeLimits(checks: readonly LimitCheck[]): Promise<LimitsResult>;
 
   /** Sends `message` to every current subscriber of `channel`, on every replica. Fire-and-forget: no delivery proof. */
   publish(channel: string, message: string): Promise<void>;

@@ -1,0 +1,101 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { Principal } from '@xrouter/auth';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import { XRouterMetrics } from '@xrouter/metrics';
+import { STORE, StoreUnavailableError, type LimitsResult, type Store } from '@xrouter/store';
+import { rateLimitConfig, type RateLimitSettings } from './rate-limit.config';
+import { decide, effectiveLimits, MINUTE_MS, planChecks, rateLimitKeys } from './rate-limit.policy';
+import { StoreOutageLog } from './store-outage.log';
+
+/** The metric label of rate-limit store failures (`xrouter_store_errors_total{operation="rate_limit"}`). */
+export const RATE_LIMIT_STORE_OPERATION = 'rate_limit';
+
+/**
+ * Per-credential limits on the shared store, so they hold across replicas: before a call, {@link check} decides the
+ * RPM window, the per-second bucket and the TPM cap in ONE atomic store call; after it, {@link charge} adds the real
+ * token count to the TPM window. While the store is down, `RATE_LIMIT_FAIL_MODE` decides: `open` lets requests
+ * through without limits, `closed` refuses them with 503.
+ */
+@Injectable()
+export class RateLimitService implements OnApplicationShutdown {
+  private readonly logger = new Logger('RateLimit');
+  private readonly outage: StoreOutageLog;
+  /** Charges still on their way to the store; shutdown waits for them (the store closes after this module). */
+  private readonly charging = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(rateLimitConfig.KEY) private readonly settings: RateLimitSettings,
+    private readonly metrics: XRouterMetrics,
+  ) {
+    this.outage = new StoreOutageLog(
+      this.logger,
+      metrics,
+      RATE_LIMIT_STORE_OPERATION,
+      settings.failMode === 'open' ? 'requests pass without rate limits' : 'requests are refused with 503',
+    );
+  }
+
+  /**
+   * Counts one request against the credential's limits. Resolves with the `x-ratelimit-*` headers for the response
+   * (none when no limit applies, or when the store is down in open mode); rejects with a 429 GatewayError (carrying
+   * `Retry-After` and the same headers) when a limit refuses, or a 503 when the store is down in closed mode.
+   */
+  async check(principal: Principal): Promise<Record<string, string>> {
+    const limits = effectiveLimits(principal, this.settings);
+    const planned = planChecks(principal.credentialId, limits);
+    if (planned.length === 0) return {};
+    let result: LimitsResult;
+    try {
+      result = await this.store.consumeLimits(planned.map((p) => p.check));
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.outage.failed(error);
+      if (this.settings.failMode === 'open') return {};
+      throw new GatewayError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'Rate limits cannot be checked right now. Please retry shortly.',
+        {
+          retryAfterMs: 1_000,
+          cause: error,
+        },
+      );
+    }
+    this.outage.answered();
+    const decision = decide(planned, limits, result);
+    if (decision.allowed) return decision.headers;
+    this.metrics.rateLimitRejections.inc({ kind: decision.kind });
+    throw new GatewayError(ErrorCode.RATE_LIMITED, decision.message, {
+      retryAfterMs: decision.retryAfterMs,
+      headers: decision.headers,
+    });
+  }
+
+  /**
+   * Adds the tokens a finished call used (prompt + completion) to the credential's TPM window. Never rejects, so
+   * callers may leave it running (`void limiter.charge(...)`) instead of delaying the response: a store failure is
+   * counted and logged once per outage, and those tokens are lost (the limit errs on the generous side).
+   */
+  charge(principal: Principal, totalTokens: number): Promise<void> {
+    const { tpm } = effectiveLimits(principal, this.settings);
+    const tokens = Math.ceil(totalTokens);
+    if (tpm === null || !Number.isSafeInteger(tokens) || tokens <= 0) return Promise.resolve();
+    const charged = this.increment(rateLimitKeys(principal.credentialId).tpm, tokens);
+    this.charging.add(charged);
+    return charged.finally(() => this.charging.delete(charged));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.charging]);
+  }
+
+  private async increment(key: string, tokens: number): Promise<void> {
+    try {
+      await this.store.increment(key, tokens, MINUTE_MS);
+      this.outage.answered();
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) this.outage.failed(error);
+      else this.logger.error(`Charging ${tokens} tokens failed: ${String(error)}`);
+    }
+  }
+}
