@@ -10,19 +10,21 @@ import { CredentialService } from './credential.service';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { UserEntity } from './entities/user.entity';
 import { AuthGuard } from './guards/auth.guard';
+import { OAuthAccessTokenResolver } from './oauth/oauth-access-token.resolver';
+import { OAuthModule } from './oauth/oauth.module';
 import { LastUsedRecorder } from './last-used.recorder';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity, ApiKeyEntity])],
+  imports: [TypeOrmModule.forFeature([UserEntity, ApiKeyEntity]), OAuthModule],
   controllers: [UsersController, AdminApiKeysController, AccountApiKeysController],
   providers: [
     ApiKeyResolver,
     {
       provide: CREDENTIAL_RESOLVERS,
       useFactory: (...resolvers: CredentialResolver[]) => resolvers,
-      inject: [ApiKeyResolver],
+      inject: [ApiKeyResolver, OAuthAccessTokenResolver],
     },
     CredentialService,
     LastUsedRecorder,

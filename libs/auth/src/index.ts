@@ -10,6 +10,8 @@ export * from './credential.service';
 export * from './entities/api-key.entity';
 export * from './entities/user.entity';
 export * from './guards/auth.guard';
+export * from './oauth';
+export * from './password';
 export * from './principal';
 export * from './api-keys/api-key.dto';
 export * from './api-keys/api-keys.service';

@@ -1,0 +1,217 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { STORE, type Store } from '@xrouter/store';
+import { hashSecret } from '../api-key-secret';
+import { CREDENTIAL_INVALIDATION_CHANNEL } from '../auth.constants';
+import { oauthConfig } from './oauth.config';
+import { OAuthError } from './oauth.error';
+import { classifyRefreshToken } from './oauth-policy';
+import type { OAuthTokenKind } from './oauth-token.entity';
+
+/** Secret prefixes, so a leaked token is recognisable (secret scanners, support) without a lookup. */
+export const ACCESS_TOKEN_PREFIX = 'xro-';
+export const REFRESH_TOKEN_PREFIX = 'xrr-';
+/** Past this many revoked access tokens at once, every replica drops its whole credential cache instead. */
+const MAX_INDIVIDUAL_INVALIDATIONS = 100;
+
+/** Who granted what to whom: the part every token of one family shares. */
+export interface Grant {
+  familyId: string;
+  clientId: string;
+  userId: string;
+  scopes: readonly string[];
+}
+
+/** The RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+}
+
+interface RefreshRow {
+  id: string;
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  scopes: string[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  used_at: Date | null;
+  withdrawn: boolean;
+}
+
+type RefreshOutcome =
+  { decision: 'rotate'; tokens: TokenResponse } | { decision: 'reuse' | 'invalid'; revoked: RevokedRow[] };
+
+interface RevokedRow {
+  token_hash: string;
+  kind: OAuthTokenKind;
+}
+
+function newSecret(prefix: string): string {
+  return prefix + randomBytes(32).toString('base64url');
+}
+
+/**
+ * The token table: issuing pairs, rotating refresh tokens, revoking tokens, families and clients. Revoked access
+ * tokens are announced on the credential invalidation channel, so every replica's cache forgets them at once.
+ */
+@Injectable()
+export class OAuthTokenService {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(STORE) private readonly store: Store,
+    @Inject(oauthConfig.KEY) private readonly config: ConfigType<typeof oauthConfig>,
+  ) {}
+
+  /** A new access + refresh pair for a grant; invalid_grant when the user was disabled or the client deleted. */
+  async issue(grant: Grant, manager: EntityManager = this.dataSource.manager): Promise<TokenResponse> {
+    const access = newSecret(ACCESS_TOKEN_PREFIX);
+    const refresh = newSecret(REFRESH_TOKEN_PREFIX);
+    const now = Date.now();
+    const inserted = await manager.query<Array<{ kind: string }>>(
+      `INSERT INTO oauth_tokens (token_hash, kind, family_id, client_id, user_id, scopes, expires_at)
+       SELECT v.token_hash, v.kind, $3::uuid, c.id, u.id, $5::text[], v.expires_at
+       FROM (VALUES ($1::text, 'access', $7::timestamptz), ($2::text, 'refresh', $8::timestamptz))
+              AS v (token_hash, kind, expires_at)
+       JOIN oauth_clients c ON c.id = $4::uuid AND c.deleted_at IS NULL
+       JOIN users u ON u.id = $6::uuid AND u.disabled_at IS NULL
+       RETURNING kind`,
+      [
+        hashSecret(access),
+        hashSecret(refresh),
+        grant.familyId,
+        grant.clientId,
+        [...grant.scopes],
+        grant.userId,
+        new Date(now + this.config.accessTokenTtlMs),
+        new Date(now + this.config.refreshTokenTtlMs),
+      ],
+    );
+    if (inserted.length !== 2) {
+      throw new OAuthError('invalid_grant', 'The user or the client is no longer allowed to receive tokens.');
+    }
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: Math.floor(this.config.accessTokenTtlMs / 1000),
+      refresh_token: refresh,
+      scope: grant.scopes.join(' '),
+    };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair in the same family; the old one is marked used. Presenting a used one
+   * again revokes the family (the thief's and the owner's tokens alike) and is refused.
+   */
+  async refresh(refreshToken: string, clientId: string, requestedScopes: readonly string[]): Promise<TokenResponse> {
+    const outcome = await this.dataSource.transaction(async (tx): Promise<RefreshOutcome> => {
+      const [row] = await tx.query<RefreshRow[]>(
+        `SELECT t.id, t.family_id, t.client_id, t.user_id, t.scopes, t.expires_at, t.revoked_at, t.used_at,
+                (c.deleted_at IS NOT NULL OR u.disabled_at IS NOT NULL) AS withdrawn
+         FROM oauth_tokens t
+         JOIN oauth_clients c ON c.id = t.client_id
+         JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.kind = 'refresh'
+         FOR UPDATE OF t`,
+        [hashSecret(refreshToken)],
+      );
+      const state = row
+        ? {
+            clientId: row.client_id,
+            usedAt: row.used_at,
+            revokedAt: row.revoked_at,
+            expiresAt: new Date(row.expires_at),
+            grantWithdrawn: row.withdrawn,
+          }
+        : null;
+      const decision = classifyRefreshToken(state, clientId, Date.now());
+      switch (decision) {
+        case 'invalid':
+          return { decision, revoked: [] };
+        case 'reuse':
+          return { decision, revoked: await this.revokeWhere(tx, 'family_id = $1', row.family_id) };
+        case 'rotate': {
+          const scopes = requestedScopes.length > 0 ? requestedScopes : row.scopes;
+          if (!scopes.every((scope) => row.scopes.includes(scope))) {
+            throw new OAuthError('invalid_scope', 'A refresh may only keep or narrow the scopes originally granted.');
+          }
+          await tx.query(`UPDATE oauth_tokens SET used_at = now() WHERE id = $1`, [row.id]);
+          const tokens = await this.issue(
+            { familyId: row.family_id, clientId: row.client_id, userId: row.user_id, scopes },
+            tx,
+          );
+          return { decision, tokens };
+        }
+      }
+    });
+    if (outcome.decision === 'rotate') return outcome.tokens;
+    await this.announce(outcome.revoked);
+    throw new OAuthError(
+      'invalid_grant',
+      outcome.decision === 'reuse'
+        ? 'This refresh token was already used; every token of its grant is now revoked.'
+        : 'The refresh token is invalid, expired or revoked.',
+    );
+  }
+
+  /** RFC 7009: a refresh token takes its whole family with it; an access token goes alone. Unknown: nothing. */
+  async revoke(token: string, clientId: string): Promise<void> {
+    const [row] = await this.dataSource.query<
+      Array<{ id: string; kind: OAuthTokenKind; family_id: string; client_id: string }>
+    >(`SELECT id, kind, family_id, client_id FROM oauth_tokens WHERE token_hash = $1`, [hashSecret(token)]);
+    if (!row) return;
+    if (row.client_id !== clientId) {
+      throw new OAuthError('unauthorized_client', 'This token was not issued to this client.');
+    }
+    const revoked =
+      row.kind === 'refresh'
+        ? await this.revokeWhere(this.dataSource.manager, 'family_id = $1', row.family_id)
+        : await this.revokeWhere(this.dataSource.manager, 'id = $1', row.id);
+    await this.announce(revoked);
+  }
+
+  /** Revokes every family of a grant (reuse of an authorization code). */
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.announce(await this.revokeWhere(this.dataSource.manager, 'family_id = $1', familyId));
+  }
+
+  /** Revokes every token issued to a client (the client was deleted). */
+  async revokeClient(clientId: string, manager: EntityManager = this.dataSource.manager): Promise<RevokedRow[]> {
+    return this.revokeWhere(manager, 'client_id = $1', clientId);
+  }
+
+  /** Tells every replica's credential cache to forget the revoked access tokens (refresh tokens are never cached). */
+  async announce(revoked: readonly RevokedRow[]): Promise<void> {
+    const hashes = revoked.filter((row) => row.kind === 'access').map((row) => row.token_hash.trim());
+    if (hashes.length > MAX_INDIVIDUAL_INVALIDATIONS) {
+      await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, '*');
+      return;
+    }
+    for (const hash of hashes) await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, hash);
+  }
+
+  /** A fresh family id for a new authorization. */
+  newFamilyId(): string {
+    return randomUUID();
+  }
+
+  private revokeWhere(
+    manager: EntityManager,
+    condition: 'family_id = $1' | 'id = $1' | 'client_id = $1',
+    value: string,
+  ): Promise<RevokedRow[]> {
+    // A CTE makes the driver return the rows, whatever it reports for a bare UPDATE … RETURNING.
+    return manager.query<RevokedRow[]>(
+      `WITH revoked AS (
+         UPDATE oauth_tokens SET revoked_at = now() WHERE ${condition} AND revoked_at IS NULL RETURNING token_hash, kind
+       ) SELECT token_hash, kind FROM revoked`,
+      [value],
+    );
+  }
+}
