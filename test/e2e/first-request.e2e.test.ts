@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RunningProcess, startGateway } from '../support/processes';
@@ -126,6 +128,18 @@ describe('first request end to end (bundled emulators, official openai client)',
     );
     expect(deployments.every((d) => d.emulated && d.breaker.state === 'closed')).toBe(true);
     expect((await fetch(`${gateway.url}/admin/providers`)).status).toBe(401);
+  });
+
+  it('should export every metric the Grafana dashboard and the alerts query', async () => {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const chart = ['dashboards/xrouter.json', 'templates/prometheusrule.yaml']
+      .map((file) => readFileSync(join(__dirname, '../../helm/xrouter', file), 'utf8'))
+      .join('\n');
+    const queried = new Set([...chart.matchAll(/\b((?:xrouter|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]));
+    expect(queried.size).toBeGreaterThan(10);
+    const missing = [...queried].filter((name) => !exported.has(name.replace(/_(bucket|sum|count)$/, '')));
+    expect(missing).toEqual([]);
   });
 
   it('should answer the health probes without credentials', async () => {

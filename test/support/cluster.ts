@@ -17,6 +17,11 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/** A short random tag: the replicas of one cluster share it as their store key prefix. */
+function randomTag(): string {
+  return Math.random().toString(36).slice(2, 10);
+}
+
 export const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
 
 function nginxConfig(dir: string, port: number, upstreams: number[]): string {
@@ -71,9 +76,15 @@ models:
     pricing: { prompt_per_1k: 0.15, completion_per_1k: 0.3 }
 `);
   const gateways: RunningProcess[] = [];
+  const shared = {
+    ...env,
+    XROUTER_CONFIG: config,
+    SHUTDOWN_GRACE_MS: '10000',
+    STORE_KEY_PREFIX: `xr-cluster-${randomTag()}:`,
+  };
   for (let i = 0; i < replicas; i++) {
     // One after the other: the first applies migrations; the others find them applied (advisory lock either way).
-    gateways.push(await startGateway({ ...env, XROUTER_CONFIG: config, SHUTDOWN_GRACE_MS: '10000' }));
+    gateways.push(await startGateway(shared));
   }
   const dir = mkdtempSync(join(tmpdir(), 'xrouter-nginx-'));
   const port = await freePort();

@@ -1,4 +1,5 @@
 import { ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,7 +103,17 @@ export async function startGateway(
   const child = fork(GATEWAY_ENTRY, [], {
     execArgv: [],
     cwd: ROOT,
-    env: childEnv(clean, { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port) }, env),
+    // Its own Redis key prefix: test files run in parallel against one Redis, and must not share breakers or limits.
+    env: childEnv(
+      clean,
+      {
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        STORE_KEY_PREFIX: `xr-test-${randomUUID().slice(0, 8)}:`,
+      },
+      env,
+    ),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const output = capture(child);

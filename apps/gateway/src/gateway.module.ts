@@ -1,14 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
-import { authConfig, AuthModule } from '@xrouter/auth';
+import { authConfig, AuthModule, oauthConfig } from '@xrouter/auth';
 import { buildHttpLoggerOptions } from '@xrouter/common';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
 import { HealthModule } from '@xrouter/health';
 import { MetricsModule } from '@xrouter/metrics';
+import { rateLimitConfig, RateLimitModule } from '@xrouter/rate-limit';
 import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
+import { usageConfig } from '@xrouter/usage';
 import { appConfig } from './app.config';
 import { AdminModule } from './admin/admin.module';
 import { HealthController } from './health/health.controller';
@@ -16,7 +18,15 @@ import { MetricsController } from './metrics/metrics.controller';
 import { OpenAiModule } from './openai/openai.module';
 
 /** Every env namespace the gateway reads; validated together so one message names every bad variable. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, storeConfig, authConfig];
+export const CONFIG_NAMESPACES = [
+  appConfig,
+  databaseConfig,
+  storeConfig,
+  authConfig,
+  oauthConfig,
+  usageConfig,
+  rateLimitConfig,
+];
 
 @Module({})
 export class GatewayModule {
@@ -44,6 +54,8 @@ export class GatewayModule {
           useFactory: (store: ConfigType<typeof storeConfig>) => store,
         }),
         AuthModule,
+        // After AuthModule: its guard must run after the auth guard (global guards run in module scan order).
+        RateLimitModule,
         MetricsModule.forRoot(MetricsController),
         HealthModule,
         RoutingModule.forRoot(routing),

@@ -17,7 +17,15 @@ export class XRouterMetrics {
   readonly breakerState: Gauge<'deployment'>;
   readonly breakerTransitions: Counter<'deployment' | 'to'>;
   readonly retries: Counter<'model'>;
+  readonly tokens: Counter<'provider' | 'model' | 'kind'>;
+  readonly costRub: Counter<'provider' | 'model'>;
+  readonly usageBuffered: Gauge;
+  readonly usageDropped: Counter;
+  readonly usageFlushDuration: Histogram;
+  private usageBufferSource: () => number = () => 0;
   readonly fallbacks: Counter<'model'>;
+  readonly rateLimitRejections: Counter<'kind'>;
+  readonly storeErrors: Counter<'operation'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -78,6 +86,55 @@ export class XRouterMetrics {
       labelNames: ['model'],
       registers,
     });
+    this.tokens = new Counter({
+      name: 'xrouter_tokens_total',
+      help: 'Tokens billed, by provider, model and kind (prompt or completion)',
+      labelNames: ['provider', 'model', 'kind'],
+      registers,
+    });
+    this.costRub = new Counter({
+      name: 'xrouter_cost_rub_total',
+      help: 'Cost of requests in RUB, from the routing config price table',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
+    const bufferSource = () => this.usageBufferSource();
+    this.usageBuffered = new Gauge({
+      name: 'xrouter_usage_buffer_rows',
+      help: 'Usage rows waiting in memory to be written',
+      registers,
+      collect() {
+        this.set(bufferSource());
+      },
+    });
+    this.usageDropped = new Counter({
+      name: 'xrouter_usage_dropped_rows_total',
+      help: 'Usage rows lost: buffer overflow, rows the database refused, rows left at the shutdown deadline',
+      registers,
+    });
+    this.usageFlushDuration = new Histogram({
+      name: 'xrouter_usage_flush_duration_seconds',
+      help: 'Time to write one batch of usage rows',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.rateLimitRejections = new Counter({
+      name: 'xrouter_rate_limit_rejections_total',
+      help: 'Requests refused with 429 by the per-key rate limits, by the limit that refused (requests or tokens)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'xrouter_store_errors_total',
+      help: 'Store (Redis) calls that failed, by the operation that needed them (e.g. rate_limit)',
+      labelNames: ['operation'],
+      registers,
+    });
+  }
+
+  /** The usage recorder tells the gauge where to read its buffer depth at scrape time. */
+  bindUsageBuffer(source: () => number): void {
+    this.usageBufferSource = source;
   }
 
   setBreakerState(deployment: string, state: BreakerStateName): void {

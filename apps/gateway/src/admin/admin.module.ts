@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { UsageModule } from '@xrouter/usage';
 import { ProvidersController } from './providers.controller';
+import { AccountUsageController, AdminUsageController } from './usage.controller';
 
-@Module({ controllers: [ProvidersController] })
+@Module({ imports: [UsageModule], controllers: [ProvidersController, AdminUsageController, AccountUsageController] })
 export class AdminModule {}

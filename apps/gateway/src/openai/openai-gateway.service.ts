@@ -8,10 +8,15 @@ import {
   GatewayError,
   ModelList,
   ModelObject,
+  Usage,
 } from '@xrouter/common';
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
+import { XRouterMetrics } from '@xrouter/metrics';
+import { RateLimitService } from '@xrouter/rate-limit';
+import { costRub, UsageRecorder, type RequestLogEntry } from '@xrouter/usage';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
+import { estimateTokens, failureOf, promptText, UsageDraft, usageEntry, watchStream } from './request-usage';
 
 export interface CallerContext {
   principal: Principal;
@@ -20,6 +25,9 @@ export interface CallerContext {
 }
 
 const STARTED_AT = Math.floor(Date.now() / 1000);
+
+/** nginx's code for "the client closed the request": what an abandoned stream's row records. */
+const CLIENT_CLOSED = 499;
 
 /** OpenAI's base64 encoding of embeddings (what the official SDKs ask for by default): float32 little-endian. */
 export function toBase64Embeddings(response: EmbeddingResponse): EmbeddingResponse {
@@ -35,13 +43,34 @@ export function toBase64Embeddings(response: EmbeddingResponse): EmbeddingRespon
   };
 }
 
-/** The OpenAI surface over the router: checks the caller may use the model, then routes. */
+/**
+ * The OpenAI surface over the router: checks the caller may use the model, routes, and hands every finished
+ * request (success, failure, finished or abandoned stream) to the usage recorder — in memory, never awaited.
+ */
 @Injectable()
 export class OpenAiGatewayService {
   constructor(
     private readonly routing: RoutingService,
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
+    private readonly usage: UsageRecorder,
+    private readonly rateLimits: RateLimitService,
+    private readonly metrics: XRouterMetrics,
   ) {}
+
+  /** A finished request: its usage row, and its tokens charged to the key's tokens-per-minute window. */
+  private finished(entry: RequestLogEntry, principal: Principal): void {
+    this.usage.record(entry);
+    const labels = {
+      provider: entry.provider ?? 'none',
+      model: this.catalog.resolve(entry.model)?.direct ? 'direct' : entry.model,
+    };
+    if (entry.promptTokens > 0) this.metrics.tokens.inc({ ...labels, kind: 'prompt' }, entry.promptTokens);
+    if (entry.completionTokens > 0) this.metrics.tokens.inc({ ...labels, kind: 'completion' }, entry.completionTokens);
+    const cost = Number(entry.costRub);
+    if (cost > 0) this.metrics.costRub.inc(labels, cost);
+    const tokens = entry.promptTokens + entry.completionTokens;
+    if (tokens > 0) void this.rateLimits.charge(principal, tokens);
+  }
 
   private assertAllowed(principal: Principal, model: string): void {
     if (principal.allowedModels && !principal.allowedModels.includes(model)) {
@@ -55,29 +84,100 @@ export class OpenAiGatewayService {
     }
   }
 
-  chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<RouteOutcome<ChatCompletion>> {
-    this.assertAllowed(caller.principal, body.model);
-    return this.routing.chat({ ...body, stream: false }, { requestId: caller.requestId, clientSignal: caller.signal });
+  private draft(caller: CallerContext, model: string, stream: boolean): UsageDraft {
+    return { startedAt: Date.now(), requestId: caller.requestId, principal: caller.principal, model, stream };
   }
 
-  chatStream(
+  private priceOf(model: string, usage: Usage | null | undefined): string {
+    const pricing = this.catalog.resolve(model)?.pricing;
+    return costRub(usage?.prompt_tokens ?? 0, usage?.completion_tokens ?? 0, pricing);
+  }
+
+  private recordFailure(draft: UsageDraft, error: unknown): void {
+    const { status, code } = failureOf(error);
+    this.usage.record(usageEntry(draft, null, { status, errorCode: code, costRub: '0' }));
+  }
+
+  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<RouteOutcome<ChatCompletion>> {
+    const draft = this.draft(caller, body.model, false);
+    try {
+      this.assertAllowed(caller.principal, body.model);
+      const outcome = await this.routing.chat(
+        { ...body, stream: false },
+        { requestId: caller.requestId, clientSignal: caller.signal },
+      );
+      const usage = outcome.value.usage;
+      this.finished(
+        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: this.priceOf(body.model, usage) }),
+        caller.principal,
+      );
+      return outcome;
+    } catch (error) {
+      this.recordFailure(draft, error);
+      throw error;
+    }
+  }
+
+  async chatStream(
     body: ChatCompletionRequestDto,
     caller: CallerContext,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
-    this.assertAllowed(caller.principal, body.model);
-    return this.routing.chatStream(
-      { ...body, stream: true },
-      { requestId: caller.requestId, clientSignal: caller.signal },
-    );
+    const draft = this.draft(caller, body.model, true);
+    let outcome: RouteOutcome<AsyncIterable<ChatCompletionChunk>>;
+    try {
+      this.assertAllowed(caller.principal, body.model);
+      outcome = await this.routing.chatStream(
+        { ...body, stream: true },
+        { requestId: caller.requestId, clientSignal: caller.signal },
+      );
+    } catch (error) {
+      this.recordFailure(draft, error);
+      throw error;
+    }
+    const value = watchStream(outcome.value, draft.startedAt, (end) => {
+      // A provider that reported no usage (a broken or abandoned stream) is billed by an estimate.
+      const usage: Usage = end.usage ?? {
+        prompt_tokens: estimateTokens(promptText(body.messages)),
+        completion_tokens: estimateTokens(end.text),
+        total_tokens: 0,
+      };
+      const failed = end.error ? failureOf(end.error) : null;
+      this.finished(
+        usageEntry(draft, outcome, {
+          status: end.completed ? 200 : failed ? 200 : CLIENT_CLOSED,
+          errorCode: failed?.code ?? (end.completed ? null : 'client_closed'),
+          usage,
+          ttftMs: end.ttftMs,
+          costRub: this.priceOf(body.model, usage),
+        }),
+        caller.principal,
+      );
+    });
+    return { ...outcome, value };
   }
 
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<RouteOutcome<EmbeddingResponse>> {
-    this.assertAllowed(caller.principal, body.model);
-    const outcome = await this.routing.embeddings(
-      { ...body, encoding_format: 'float' },
-      { requestId: caller.requestId, clientSignal: caller.signal },
-    );
-    return body.encoding_format === 'base64' ? { ...outcome, value: toBase64Embeddings(outcome.value) } : outcome;
+    const draft = this.draft(caller, body.model, false);
+    try {
+      this.assertAllowed(caller.principal, body.model);
+      const outcome = await this.routing.embeddings(
+        { ...body, encoding_format: 'float' },
+        { requestId: caller.requestId, clientSignal: caller.signal },
+      );
+      const usage: Usage = {
+        prompt_tokens: outcome.value.usage.prompt_tokens,
+        completion_tokens: 0,
+        total_tokens: outcome.value.usage.total_tokens,
+      };
+      this.finished(
+        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: this.priceOf(body.model, usage) }),
+        caller.principal,
+      );
+      return body.encoding_format === 'base64' ? { ...outcome, value: toBase64Embeddings(outcome.value) } : outcome;
+    } catch (error) {
+      this.recordFailure(draft, error);
+      throw error;
+    }
   }
 
   listModels(principal: Principal): ModelList {
@@ -89,11 +189,12 @@ export class OpenAiGatewayService {
 
   getModel(principal: Principal, id: string): ModelObject {
     const model = this.listModels(principal).data.find((m) => m.id === id);
-    if (!model)
+    if (!model) {
       throw new GatewayError(
         ErrorCode.MODEL_NOT_FOUND,
         `The model '${id}' does not exist or you do not have access to it`,
       );
+    }
     return model;
   }
 }
