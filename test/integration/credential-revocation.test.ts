@@ -119,6 +119,32 @@ describe(`credential cache and revocation across replicas (${storeKind})`, () =>
     expect(await replicas[0].authenticate(secret)).toBeNull();
   });
 
+  it('should keep a known key working when the database fails, but not an unknown one', async () => {
+    const { secret } = await createKey();
+    const replica = new CredentialService([new ApiKeyResolver(dataSource.getRepository(ApiKeyEntity))], stores[0], {
+      adminApiKey: null,
+      cacheTtlMs: 100,
+    });
+    await replica.onModuleInit();
+    try {
+      expect(await replica.authenticate(secret)).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 150));
+      const spy = jest.spyOn(dataSource.getRepository(ApiKeyEntity), 'createQueryBuilder').mockImplementation(() => {
+        throw new Error('connection refused');
+      });
+      try {
+        expect(await replica.authenticate(secret)).not.toBeNull();
+        await expect(replica.authenticate('xr-never-seen-before')).rejects.toMatchObject({
+          code: 'service_unavailable',
+        });
+      } finally {
+        spy.mockRestore();
+      }
+    } finally {
+      await replica.onModuleDestroy();
+    }
+  });
+
   it('should refuse unknown keys, and make one query for a burst of the same unknown key', async () => {
     const spy = jest.spyOn(dataSource.getRepository(ApiKeyEntity), 'createQueryBuilder');
     const before = spy.mock.calls.length;

@@ -11,6 +11,9 @@ import { freePort } from './processes';
 export interface LocalServices {
   databaseUrl: string;
   redisUrl: string;
+  /** Stops PostgreSQL only (fast shutdown: connections are cut), to simulate an outage. */
+  stopPostgres(): void;
+  startPostgres(): void;
   stop(): Promise<void>;
 }
 
@@ -35,19 +38,23 @@ export async function startLocalServices(): Promise<LocalServices> {
   execFileSync(...asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']), {
     stdio: 'ignore',
   });
-  execFileSync(
-    ...asPostgres(join(bin, 'pg_ctl'), [
-      '-D',
-      data,
-      '-l',
-      join(dir, 'pg.log'),
-      '-w',
-      '-o',
-      `-c listen_addresses=127.0.0.1 -c port=${pgPort} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=200`,
-      'start',
-    ]),
-    { stdio: 'ignore' },
-  );
+  const startPostgres = () =>
+    execFileSync(
+      ...asPostgres(join(bin, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'pg.log'),
+        '-w',
+        '-o',
+        `-c listen_addresses=127.0.0.1 -c port=${pgPort} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=200`,
+        'start',
+      ]),
+      { stdio: 'ignore' },
+    );
+  const stopPostgres = () =>
+    execFileSync(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']), { stdio: 'ignore' });
+  startPostgres();
   const redis = spawn(
     'redis-server',
     ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'],
@@ -74,9 +81,15 @@ export async function startLocalServices(): Promise<LocalServices> {
   return {
     databaseUrl: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
     redisUrl: `redis://127.0.0.1:${redisPort}`,
+    stopPostgres,
+    startPostgres,
     stop: async () => {
       redis.kill('SIGTERM');
-      execFileSync(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop']), { stdio: 'ignore' });
+      try {
+        stopPostgres();
+      } catch {
+        // already stopped
+      }
       await new Promise((r) => setTimeout(r, 50));
       rmSync(dir, { recursive: true, force: true });
     },

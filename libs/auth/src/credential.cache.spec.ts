@@ -28,6 +28,16 @@ describe('CredentialCache', () => {
     expect(cache.get('c')).toBe(principal);
   });
 
+  it('should keep an expired entry as stale until it is deleted', () => {
+    const cache = new CredentialCache(60_000, 5_000, 10, clock);
+    cache.set('a', principal);
+    now += 120_000;
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.stale('a')).toBe(principal);
+    cache.delete('a');
+    expect(cache.stale('a')).toBeUndefined();
+  });
+
   it('should drop an entry on delete', () => {
     const cache = new CredentialCache(60_000, 5_000, 10, clock);
     cache.set('a', principal);

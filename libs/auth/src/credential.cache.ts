@@ -20,18 +20,23 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** undefined = not cached; null = cached as unknown. */
+  /** undefined = not cached (or too old); null = cached as unknown. */
   get(hash: string): Principal | null | undefined {
     const entry = this.entries.get(hash);
-    if (!entry) return undefined;
-    if (entry.until <= this.now()) {
-      this.entries.delete(hash);
-      return undefined;
-    }
+    if (!entry || entry.until <= this.now()) return undefined;
     return entry.principal;
   }
 
+  /**
+   * The last known principal however old, for when the database cannot be asked. Revocations delete entries, so a
+   * revoked credential is never served from here.
+   */
+  stale(hash: string): Principal | null | undefined {
+    return this.entries.get(hash)?.principal;
+  }
+
   set(hash: string, principal: Principal | null): void {
+    this.entries.delete(hash); // re-inserted last, so eviction stays oldest-first
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);

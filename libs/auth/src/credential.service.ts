@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { ErrorCode, GatewayError } from '@xrouter/common';
 import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
 import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
@@ -76,9 +77,27 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
 
   private async load(hash: string): Promise<Principal | null> {
     let principal: Principal | null = null;
-    for (const resolver of this.resolvers) {
-      principal = await resolver.resolve(hash);
-      if (principal) break;
+    try {
+      for (const resolver of this.resolvers) {
+        principal = await resolver.resolve(hash);
+        if (principal) break;
+      }
+    } catch (error) {
+      // The database is down: a credential seen before keeps working (revocations still reach the cache through the
+      // store); one never seen cannot be checked.
+      const stale = this.cache.stale(hash);
+      if (stale) {
+        this.logger.warn('Credential lookup failed; serving the last known principal');
+        return stale;
+      }
+      throw new GatewayError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'Credentials cannot be checked right now; try again shortly',
+        {
+          cause: error,
+          retryAfterMs: 1_000,
+        },
+      );
     }
     this.cache.set(hash, principal);
     if (!principal) this.logger.debug('Unknown or revoked credential presented');
