@@ -98,6 +98,57 @@ describe('usage rows and reports through the running gateway', () => {
     expect((await api<ReportRow[]>(key, 'GET', '/account/usage')).reduce((n, r) => n + r.requests, 0)).toBe(7);
   });
 
+  it('should refuse a key over its 1,000-token monthly budget with insufficient_quota, and show the spend', async () => {
+    const user = await api<{ id: string }>(ADMIN_KEY, 'POST', '/admin/users', {
+      email: 'budget@example.com',
+      role: 'user',
+    });
+    const { id, key } = await api<{ id: string; key: string }>(ADMIN_KEY, 'POST', '/admin/api-keys', {
+      name: 'b',
+      user_id: user.id,
+    });
+    await api(ADMIN_KEY, 'PUT', `/admin/api-keys/${id}/budget`, { monthly_token_budget: 1000 });
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // 150 words in, "Echo:" + the same 150 words out: 301 tokens a request; the 4th crosses 1,000.
+    const words = Array.from({ length: 150 }, (_, i) => `w${i}`).join(' ');
+    for (let i = 0; i < 4; i++) {
+      await client.chat.completions.create({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: words }] });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const refused = await client.chat.completions
+      .create({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: words }] })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect(refused).toMatchObject({ status: 429, code: 'insufficient_quota', type: 'insufficient_quota' });
+
+    const budget = await api<Array<{ scope: string; tokens: { limit: number; spent: number } }>>(
+      key,
+      'GET',
+      '/account/budget',
+    );
+    expect(budget).toEqual([expect.objectContaining({ scope: 'key', tokens: { limit: 1000, spent: 1204 } })]);
+    const rows = await reportEventually(ADMIN_KEY, `/admin/usage?key_id=${id}`, 5);
+    expect(rows[0]).toMatchObject({ requests: 5, errors: 1, totalTokens: 1204 });
+  });
+
+  it('should refuse every key of a user over their RUB budget', async () => {
+    const user = await api<{ id: string }>(ADMIN_KEY, 'POST', '/admin/users', {
+      email: 'rub@example.com',
+      role: 'user',
+    });
+    const first = await api<{ key: string }>(ADMIN_KEY, 'POST', '/admin/api-keys', { name: 'one', user_id: user.id });
+    const second = await api<{ key: string }>(ADMIN_KEY, 'POST', '/admin/api-keys', { name: 'two', user_id: user.id });
+    await api(ADMIN_KEY, 'PUT', `/admin/users/${user.id}/budget`, { monthly_budget_rub: '0.001' });
+    const ask = (key: string) =>
+      new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions.create({
+        model: 'mws-gpt-alpha',
+        messages: [{ role: 'user', content: 'hello there' }],
+      });
+    await ask(first.key); // 0.0027 RUB: over the 0.001 budget once recorded
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(ask(second.key)).rejects.toMatchObject({ status: 429, code: 'insufficient_quota' });
+  });
+
   it('should export CSV and refuse bad filters in the OpenAI envelope', async () => {
     const res = await fetch(`${gateway.url}/admin/usage?group_by=model&format=csv`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },

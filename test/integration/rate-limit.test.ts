@@ -71,6 +71,8 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
   rpmLimit: null,
   tpmLimit: null,
   expiresAt: null,
+  keyBudget: null,
+  userBudget: null,
   ...overrides,
 });
 

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { StoreModule } from '@xrouter/store';
 import { ConfigModule } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
@@ -228,6 +229,7 @@ describe(`usage recorder on ${engine}`, () => {
         imports: [
           ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [databaseConfig, usageConfig] }),
           DatabaseModule.forRoot(),
+          StoreModule.forRoot({}),
           UsageModule,
         ],
       }).compile();

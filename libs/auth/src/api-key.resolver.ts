@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { CredentialResolver } from './credential-resolver';
 import { ApiKeyEntity } from './entities/api-key.entity';
-import type { Principal } from './principal';
+import { monthlyBudget, type Principal } from './principal';
 
 /** API keys: a live (not revoked) key of an enabled user. Expiry is checked on every request by CredentialService. */
 @Injectable()
@@ -29,6 +29,8 @@ export class ApiKeyResolver implements CredentialResolver {
       rpmLimit: key.rpmLimit,
       tpmLimit: key.tpmLimit,
       expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
+      keyBudget: monthlyBudget(key.monthlyTokenBudget, key.monthlyBudgetRub),
+      userBudget: monthlyBudget(key.user.monthlyTokenBudget, key.user.monthlyBudgetRub),
     };
   }
 }

@@ -2,6 +2,7 @@ export * from './api-key-secret';
 export * from './api-key.resolver';
 export * from './credential-resolver';
 export * from './auth.config';
+export * from './budget.dto';
 export * from './auth.constants';
 export * from './auth.decorators';
 export * from './auth.module';

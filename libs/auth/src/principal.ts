@@ -16,6 +16,20 @@ export interface Principal {
   readonly tpmLimit: number | null;
   /** Epoch ms, or null for keys that do not expire. */
   readonly expiresAt: number | null;
+  /** Monthly budgets of the key and of its user; null = none. */
+  readonly keyBudget: MonthlyBudget | null;
+  readonly userBudget: MonthlyBudget | null;
+}
+
+/** Tokens and/or RUB (exact decimal string) per calendar month (UTC). */
+export interface MonthlyBudget {
+  tokens: number | null;
+  rub: string | null;
+}
+
+/** A budget from the two nullable columns, or null when neither is set. */
+export function monthlyBudget(tokens: string | number | null, rub: string | null): MonthlyBudget | null {
+  return tokens === null && rub === null ? null : { tokens: tokens === null ? null : Number(tokens), rub };
 }
 
 declare module 'express-serve-static-core' {

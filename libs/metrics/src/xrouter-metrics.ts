@@ -19,6 +19,7 @@ export class XRouterMetrics {
   readonly retries: Counter<'model'>;
   readonly tokens: Counter<'provider' | 'model' | 'kind'>;
   readonly costRub: Counter<'provider' | 'model'>;
+  readonly budgetRejections: Counter<'scope'>;
   readonly usageBuffered: Gauge;
   readonly usageDropped: Counter;
   readonly usageFlushDuration: Histogram;
@@ -96,6 +97,12 @@ export class XRouterMetrics {
       name: 'xrouter_cost_rub_total',
       help: 'Cost of requests in RUB, from the routing config price table',
       labelNames: ['provider', 'model'],
+      registers,
+    });
+    this.budgetRejections = new Counter({
+      name: 'xrouter_budget_rejections_total',
+      help: 'Requests refused because a monthly budget was used up, by whose budget (key or user)',
+      labelNames: ['scope'],
       registers,
     });
     const bufferSource = () => this.usageBufferSource();

@@ -40,6 +40,8 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
   rpmLimit: 2,
   tpmLimit: 100,
   expiresAt: null,
+  keyBudget: null,
+  userBudget: null,
   ...overrides,
 });
 

@@ -1,3 +1,4 @@
+export * from './budget.service';
 export * from './partition-dates';
 export * from './partition-maintenance.service';
 export * from './pricing';

@@ -12,4 +12,4 @@ export const REQUEST_LOGS_TABLE = 'request_logs';
 export const REQUEST_LOGS_DEFAULT_PARTITION = 'request_logs_default';
 
 /** Advisory lock taken by the replica that maintains partitions (any fixed number, distinct from the migrations'). */
-export const PARTITION_MAINTENANCE_LOCK_ID = 4_627_002;
+export const PARTITION_MAINTENANCE_LOCK_ID = 4_627_003;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { BudgetService } from './budget.service';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import { SqlRequestLogWriter } from './request-log.writer';
 import { UsageReportService } from './usage-report.service';
@@ -15,9 +16,10 @@ import { UsageRecorder } from './usage.recorder';
     UsageRecorder,
     PartitionMaintenanceService,
     UsageReportService,
+    BudgetService,
     { provide: USAGE_WRITER, useClass: SqlRequestLogWriter },
     { provide: USAGE_REPORT_DATA_SOURCE, useExisting: DataSource },
   ],
-  exports: [UsageRecorder, UsageReportService, PartitionMaintenanceService],
+  exports: [UsageRecorder, UsageReportService, PartitionMaintenanceService, BudgetService],
 })
 export class UsageModule {}

@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { UsageModule } from '@xrouter/usage';
 import { ProvidersController } from './providers.controller';
-import { AccountUsageController, AdminUsageController } from './usage.controller';
+import { AccountBudgetController, AccountUsageController, AdminUsageController } from './usage.controller';
 
-@Module({ imports: [UsageModule], controllers: [ProvidersController, AdminUsageController, AccountUsageController] })
+@Module({
+  imports: [UsageModule],
+  controllers: [ProvidersController, AdminUsageController, AccountUsageController, AccountBudgetController],
+})
 export class AdminModule {}

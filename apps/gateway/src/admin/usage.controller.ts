@@ -2,7 +2,8 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@xrouter/auth';
-import { UsageReportService, type UsageReportRow } from '@xrouter/usage';
+import { BudgetService, UsageReportService, type BudgetStatus, type UsageReportRow } from '@xrouter/usage';
+import { budgetSubjects } from '../openai/openai-gateway.service';
 import { toUsageFilter, UsageQueryDto } from './usage-query.dto';
 
 async function answer(
@@ -47,5 +48,18 @@ export class AccountUsageController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<UsageReportRow[] | string> {
     return answer(this.reports, query, res, { userId: principal.userId });
+  }
+}
+
+@ApiTags('Account')
+@Authenticated()
+@Controller('account/budget')
+export class AccountBudgetController {
+  constructor(private readonly budgets: BudgetService) {}
+
+  @Get()
+  @ApiOperation({ summary: "This month's spend against the budgets of your key and of you (empty when none is set)" })
+  status(@CurrentPrincipal() principal: Principal): Promise<BudgetStatus[]> {
+    return Promise.all(budgetSubjects(principal).map((subject) => this.budgets.status(subject)));
   }
 }

@@ -13,7 +13,7 @@ import {
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
-import { costRub, UsageRecorder, type RequestLogEntry } from '@xrouter/usage';
+import { BudgetService, costRub, UsageRecorder, type BudgetSubject, type RequestLogEntry } from '@xrouter/usage';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
 import { estimateTokens, failureOf, promptText, UsageDraft, usageEntry, watchStream } from './request-usage';
@@ -25,6 +25,16 @@ export interface CallerContext {
 }
 
 const STARTED_AT = Math.floor(Date.now() / 1000);
+
+/** The key's and the user's monthly budgets, where they have one (others cost no store call). */
+export function budgetSubjects(principal: Principal): BudgetSubject[] {
+  const subjects: BudgetSubject[] = [];
+  if (principal.kind === 'api_key' && principal.keyBudget) {
+    subjects.push({ scope: 'key', id: principal.credentialId, limit: principal.keyBudget });
+  }
+  if (principal.userBudget) subjects.push({ scope: 'user', id: principal.userId, limit: principal.userBudget });
+  return subjects;
+}
 
 /** nginx's code for "the client closed the request": what an abandoned stream's row records. */
 const CLIENT_CLOSED = 499;
@@ -55,6 +65,7 @@ export class OpenAiGatewayService {
     private readonly usage: UsageRecorder,
     private readonly rateLimits: RateLimitService,
     private readonly metrics: XRouterMetrics,
+    private readonly budgets: BudgetService,
   ) {}
 
   /** A finished request: its usage row, and its tokens charged to the key's tokens-per-minute window. */
@@ -70,6 +81,8 @@ export class OpenAiGatewayService {
     if (cost > 0) this.metrics.costRub.inc(labels, cost);
     const tokens = entry.promptTokens + entry.completionTokens;
     if (tokens > 0) void this.rateLimits.charge(principal, tokens);
+    const budgeted = budgetSubjects(principal);
+    if (budgeted.length > 0) this.budgets.charge(budgeted, tokens, entry.costRub);
   }
 
   private assertAllowed(principal: Principal, model: string): void {
@@ -82,6 +95,12 @@ export class OpenAiGatewayService {
         },
       );
     }
+  }
+
+  /** May this caller use this model now: allowed for the key, and within every monthly budget that applies. */
+  private async admit(principal: Principal, model: string): Promise<void> {
+    this.assertAllowed(principal, model);
+    await this.budgets.assertWithin(budgetSubjects(principal));
   }
 
   private draft(caller: CallerContext, model: string, stream: boolean): UsageDraft {
@@ -101,7 +120,7 @@ export class OpenAiGatewayService {
   async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<RouteOutcome<ChatCompletion>> {
     const draft = this.draft(caller, body.model, false);
     try {
-      this.assertAllowed(caller.principal, body.model);
+      await this.admit(caller.principal, body.model);
       const outcome = await this.routing.chat(
         { ...body, stream: false },
         { requestId: caller.requestId, clientSignal: caller.signal },
@@ -125,7 +144,7 @@ export class OpenAiGatewayService {
     const draft = this.draft(caller, body.model, true);
     let outcome: RouteOutcome<AsyncIterable<ChatCompletionChunk>>;
     try {
-      this.assertAllowed(caller.principal, body.model);
+      await this.admit(caller.principal, body.model);
       outcome = await this.routing.chatStream(
         { ...body, stream: true },
         { requestId: caller.requestId, clientSignal: caller.signal },
@@ -159,7 +178,7 @@ export class OpenAiGatewayService {
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<RouteOutcome<EmbeddingResponse>> {
     const draft = this.draft(caller, body.model, false);
     try {
-      this.assertAllowed(caller.principal, body.model);
+      await this.admit(caller.principal, body.model);
       const outcome = await this.routing.embeddings(
         { ...body, encoding_format: 'float' },
         { requestId: caller.requestId, clientSignal: caller.signal },

@@ -72,6 +72,8 @@ export class ApiKeyDto {
   @ApiProperty({ type: Number, nullable: true }) rpm_limit!: number | null;
   @ApiProperty({ type: Number, nullable: true }) tpm_limit!: number | null;
   @ApiProperty({ type: String, nullable: true }) expires_at!: string | null;
+  @ApiProperty({ type: Number, nullable: true }) monthly_token_budget!: number | null;
+  @ApiProperty({ type: String, nullable: true }) monthly_budget_rub!: string | null;
   @ApiProperty({ type: String, nullable: true }) revoked_at!: string | null;
   @ApiProperty({ type: String, nullable: true }) last_used_at!: string | null;
   @ApiProperty() created_at!: string;

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal } from '../auth.decorators';
+import { BudgetDto } from '../budget.dto';
 import type { Principal } from '../principal';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
@@ -36,6 +37,17 @@ export class AdminApiKeysController {
   @ApiOkResponse({ type: ApiKeyDto })
   revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, id);
+  }
+
+  @Put(':id/budget')
+  @ApiOperation({ summary: "Set or clear the key's monthly budget (tokens and/or RUB)" })
+  @ApiOkResponse({ type: ApiKeyDto })
+  setBudget(
+    @CurrentPrincipal() actor: Principal,
+    @Param('id') id: string,
+    @Body() budget: BudgetDto,
+  ): Promise<ApiKeyDto> {
+    return this.keys.setBudget(actor, id, budget);
   }
 
   @Post(':id/rotate')

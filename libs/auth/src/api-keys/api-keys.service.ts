@@ -7,6 +7,7 @@ import { CredentialService } from '../credential.service';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { UserEntity } from '../entities/user.entity';
 import type { Principal } from '../principal';
+import type { BudgetDto } from '../budget.dto';
 import type { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto';
 import { narrowGrant } from './key-policy';
 
@@ -23,6 +24,8 @@ export function toApiKeyDto(key: ApiKeyEntity): ApiKeyDto {
     rpm_limit: key.rpmLimit,
     tpm_limit: key.tpmLimit,
     expires_at: iso(key.expiresAt),
+    monthly_token_budget: key.monthlyTokenBudget === null ? null : Number(key.monthlyTokenBudget),
+    monthly_budget_rub: key.monthlyBudgetRub,
     revoked_at: iso(key.revokedAt),
     last_used_at: iso(key.lastUsedAt),
     created_at: key.createdAt.toISOString(),
@@ -72,6 +75,20 @@ export class ApiKeysService {
 
   async get(actor: Principal, id: string): Promise<ApiKeyDto> {
     return toApiKeyDto(await this.findVisible(actor, id));
+  }
+
+  /** Sets or clears the key's monthly budget (admins); takes effect on every replica at once. */
+  async setBudget(actor: Principal, id: string, budget: BudgetDto): Promise<ApiKeyDto> {
+    const key = await this.findVisible(actor, id, true);
+    if (budget.monthly_token_budget !== undefined)
+      key.monthlyTokenBudget = budget.monthly_token_budget?.toString() ?? null;
+    if (budget.monthly_budget_rub !== undefined) key.monthlyBudgetRub = budget.monthly_budget_rub;
+    await this.keys.update(
+      { id: key.id },
+      { monthlyTokenBudget: key.monthlyTokenBudget, monthlyBudgetRub: key.monthlyBudgetRub },
+    );
+    await this.credentials.invalidate(key.secretHash);
+    return toApiKeyDto(key);
   }
 
   async revoke(actor: Principal, id: string): Promise<ApiKeyDto> {

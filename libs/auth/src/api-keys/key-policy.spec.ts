@@ -12,6 +12,8 @@ const creator: Principal = {
   rpmLimit: 60,
   tpmLimit: null,
   expiresAt: Date.parse('2030-01-01T00:00:00Z'),
+  keyBudget: null,
+  userBudget: null,
 };
 const open: KeyGrant = { scopes: [], allowedModels: null, rpmLimit: null, tpmLimit: null, expiresAt: null };
 

@@ -17,4 +17,7 @@ export class ApiKeyEntity {
   @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt!: Date | null;
   @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column('bigint', { name: 'monthly_token_budget', nullable: true }) monthlyTokenBudget!: string | null;
+  @Column('numeric', { name: 'monthly_budget_rub', nullable: true, precision: 20, scale: 9 }) monthlyBudgetRub!:
+    string | null;
 }

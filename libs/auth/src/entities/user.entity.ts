@@ -11,4 +11,7 @@ export class UserEntity {
   @Column('timestamptz', { name: 'disabled_at', nullable: true }) disabledAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column('bigint', { name: 'monthly_token_budget', nullable: true }) monthlyTokenBudget!: string | null;
+  @Column('numeric', { name: 'monthly_budget_rub', nullable: true, precision: 20, scale: 9 }) monthlyBudgetRub!:
+    string | null;
 }

@@ -11,6 +11,8 @@ const user: Principal = {
   rpmLimit: null,
   tpmLimit: null,
   expiresAt: null,
+  keyBudget: null,
+  userBudget: null,
 };
 
 describe('bearerToken', () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { CredentialResolver } from '../credential-resolver';
-import type { Principal } from '../principal';
+import { monthlyBudget, type Principal } from '../principal';
 import { effectiveScopes } from './oauth-policy';
 import { OAuthTokenEntity } from './oauth-token.entity';
 
@@ -43,6 +43,8 @@ export class OAuthAccessTokenResolver implements CredentialResolver {
       rpmLimit: null,
       tpmLimit: null,
       expiresAt: token.expiresAt.getTime(),
+      keyBudget: null,
+      userBudget: monthlyBudget(token.user.monthlyTokenBudget, token.user.monthlyBudgetRub),
     };
   }
 }

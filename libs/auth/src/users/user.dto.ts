@@ -23,5 +23,7 @@ export class UserDto {
   @ApiProperty({ example: 'Анна Петрова' }) name!: string;
   @ApiProperty({ enum: ['admin', 'user'] }) role!: Role;
   @ApiProperty({ example: false }) disabled!: boolean;
+  @ApiProperty({ type: Number, nullable: true }) monthly_token_budget!: number | null;
+  @ApiProperty({ type: String, nullable: true }) monthly_budget_rub!: string | null;
   @ApiProperty({ example: '2026-11-23T12:00:00.000Z' }) created_at!: string;
 }

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../auth.decorators';
+import { BudgetDto } from '../budget.dto';
 import { CreateUserDto, UserDto } from './user.dto';
 import { UsersService } from './users.service';
 
@@ -36,6 +37,13 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   disable(@Param('id') id: string): Promise<UserDto> {
     return this.users.setDisabled(id, true);
+  }
+
+  @Put(':id/budget')
+  @ApiOperation({ summary: "Set or clear the user's monthly budget (tokens and/or RUB), for all their keys" })
+  @ApiOkResponse({ type: UserDto })
+  setBudget(@Param('id') id: string, @Body() budget: BudgetDto): Promise<UserDto> {
+    return this.users.setBudget(id, budget);
   }
 
   @Post(':id/enable')

@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError } from '@xrouter/common';
 import { CredentialService } from '../credential.service';
 import { UserEntity } from '../entities/user.entity';
 import { hashPassword } from '../password';
+import type { BudgetDto } from '../budget.dto';
 import type { CreateUserDto, UserDto } from './user.dto';
 
 export function toUserDto(user: UserEntity): UserDto {
@@ -14,6 +15,8 @@ export function toUserDto(user: UserEntity): UserDto {
     name: user.name,
     role: user.role,
     disabled: user.disabledAt !== null,
+    monthly_token_budget: user.monthlyTokenBudget === null ? null : Number(user.monthlyTokenBudget),
+    monthly_budget_rub: user.monthlyBudgetRub,
     created_at: user.createdAt.toISOString(),
   };
 }
@@ -35,6 +38,8 @@ export class UsersService {
           role: dto.role,
           passwordHash: dto.password ? await hashPassword(dto.password) : null,
           disabledAt: null,
+          monthlyTokenBudget: null,
+          monthlyBudgetRub: null,
         }),
       );
       return toUserDto(user);
@@ -61,6 +66,17 @@ export class UsersService {
     user.disabledAt = disabled ? (user.disabledAt ?? new Date()) : null;
     await this.users.save(user);
     // Every cached credential may belong to this user: drop them all, everywhere (a rare admin action).
+    await this.credentials.invalidateAll();
+    return toUserDto(user);
+  }
+
+  /** Sets or clears the user's monthly budget (covering all their keys and tokens). */
+  async setBudget(id: string, budget: BudgetDto): Promise<UserDto> {
+    const user = await this.find(id);
+    if (budget.monthly_token_budget !== undefined)
+      user.monthlyTokenBudget = budget.monthly_token_budget?.toString() ?? null;
+    if (budget.monthly_budget_rub !== undefined) user.monthlyBudgetRub = budget.monthly_budget_rub;
+    await this.users.save(user);
     await this.credentials.invalidateAll();
     return toUserDto(user);
   }
