@@ -54,9 +54,12 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  // Before anything can fail: every response, body-parser errors included, carries the request id.
+  // Before anything can fail: every response, body-parser errors included, carries the request id; while draining,
+  // every response also closes its connection, so keep-alive clients move to another replica instead of lingering.
+  const shutdown = app.get(ShutdownState);
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     assignRequestId(req, res);
+    if (shutdown.isDraining) res.setHeader('connection', 'close');
     next();
   });
   app.use(httpMetricsMiddleware(app.get(XRouterMetrics)));
