@@ -17,6 +17,7 @@ import { GigaChatTokenCache } from '../../libs/providers/src/gigachat/gigachat-t
 import { embeddingVector } from '../../apps/provider-emulator/src/deterministic-answer';
 import { DEFAULT_GIGACHAT_AUTH_KEY } from '../../apps/provider-emulator/src/emulator-defaults';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
+import { collect, failure } from '../support/outcomes';
 
 /**
  * The GigaChat adapter against the in-process GigaChat emulator over real HTTP, with the in-process store always and
@@ -95,22 +96,6 @@ function counted(store: Store): { store: Store; calls: Map<string, number> } {
     },
   });
   return { store: proxy, calls };
-}
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a GatewayError');
 }
 
 describe.each(variants)('GigaChat adapter against the emulator over HTTP (%s store)', (_kind, openStore) => {

@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError, type ChatCompletionChunk, type ChatCompletionR
 import { parseRoutingConfig } from '@xrouter/config';
 import { CallContext, DeploymentTarget, OpenAiCompatibleProvider, UpstreamHttpClient } from '@xrouter/providers';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
+import { collect, failure } from '../support/outcomes';
 
 const MTS_KEY = 'test-mts-key';
 
@@ -54,22 +55,6 @@ models:
     messages: [{ role: 'user', content: text }],
     ...extra,
   });
-
-  async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-    const chunks: ChatCompletionChunk[] = [];
-    for await (const chunk of stream) chunks.push(chunk);
-    return chunks;
-  }
-
-  async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (error instanceof GatewayError) return error;
-      throw error;
-    }
-    throw new Error('expected a GatewayError');
-  }
 
   it('should answer a plain chat with the gateway id, the public model name and usage', async () => {
     const completion = await provider.chat(ask('hello there'), ctx());

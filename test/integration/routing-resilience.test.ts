@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { ErrorCode, GatewayError, type ChatCompletionChunk } from '@xrouter/common';
+import { ErrorCode, type ChatCompletionChunk } from '@xrouter/common';
 import { parseRoutingConfig } from '@xrouter/config';
 import { MemoryStore } from '@xrouter/store';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
 import { buildRouter, type TestRouter } from '../support/router';
+import { failure } from '../support/outcomes';
 
 /** Two OpenAI-compatible upstreams ("primary", "secondary") on two emulator processes-in-process, faults on demand. */
 describe('routing and resilience against emulator faults', () => {
@@ -69,16 +70,6 @@ ${models}
     strategy: fallback
     deployments: [{ provider: primary, model: mws-gpt-alpha }, { provider: secondary, model: mws-gpt-alpha }]`;
   const ask = (text = 'hi') => ({ model: 'm', messages: [{ role: 'user' as const, content: text }] });
-
-  async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (error instanceof GatewayError) return error;
-      throw error;
-    }
-    throw new Error('expected a GatewayError');
-  }
 
   it('should serve 500 requests when the primary fails half of them with 503, using the fallback', async () => {
     const { router: r } = await router(FALLBACK, 'defaults: { circuit_breaker: { failure_threshold: 1000 } }');

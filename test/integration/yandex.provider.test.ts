@@ -17,6 +17,7 @@ import {
 } from '../../apps/provider-emulator/src/deterministic-answer';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
 import { YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from '../../apps/provider-emulator/src/yandex.emulator';
+import { collect, failure } from '../support/outcomes';
 
 const KEY = 'test-yandex-key';
 const FOLDER = 'b1gtestfolder';
@@ -98,12 +99,6 @@ models:
     },
   };
 
-  async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-    const chunks: ChatCompletionChunk[] = [];
-    for await (const chunk of stream) chunks.push(chunk);
-    return chunks;
-  }
-
   /** Iterates until the stream fails; returns the chunks seen before and the error. */
   async function collectUntilFailure(
     stream: AsyncIterable<ChatCompletionChunk>,
@@ -115,16 +110,6 @@ models:
       })(),
     );
     return { seen, error };
-  }
-
-  async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (error instanceof GatewayError) return error;
-      throw error;
-    }
-    throw new Error('expected a GatewayError');
   }
 
   const contentOf = (chunks: ChatCompletionChunk[]): string =>

@@ -8,7 +8,7 @@ import {
   GatewayError,
 } from '@xrouter/common';
 import { STORE, type Store } from '@xrouter/store';
-import { readSseData } from '../http/sse';
+import { readSseJson } from '../http/sse';
 import { transportError } from '../http/upstream-error';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
@@ -103,28 +103,18 @@ export class GigaChatProvider implements LlmProvider {
   private async *chunks(response: UpstreamResponse, ctx: CallContext): ChatChunkStream {
     const providerId = ctx.target.provider.id;
     const state = newStreamState();
-    let done = false;
+    const progress = { done: false };
     try {
-      for await (const data of readSseData(response.body)) {
-        if (data === '[DONE]') {
-          done = true;
-          break;
-        }
-        let event: GigaChatStreamEvent;
-        try {
-          event = JSON.parse(data) as GigaChatStreamEvent;
-        } catch {
-          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${providerId}: a stream event is not valid JSON`);
-        }
+      for await (const event of readSseJson<GigaChatStreamEvent>(response.body, providerId, progress)) {
         yield* fromGigaChatStreamEvent(ctx, event, state);
       }
     } catch (error) {
       if (error instanceof GatewayError || ctx.signal.aborted) throw transportError(providerId, error, ctx.signal);
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream broke off`, { cause: error });
     } finally {
-      if (!done) response.body.destroy();
+      if (!progress.done) response.body.destroy();
     }
-    if (!done && !state.finished) {
+    if (!progress.done && !state.finished) {
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream ended before it was complete`);
     }
   }

@@ -1,3 +1,5 @@
+import { ErrorCode, GatewayError } from '@xrouter/common';
+
 /**
  * Server-Sent Events parsing for upstream streams: yields the `data:` payload of each event as it completes.
  * Works on raw byte chunks; multi-line data fields are joined with "\n"; comments and other fields are ignored.
@@ -21,6 +23,30 @@ export async function* readSseData(body: AsyncIterable<Buffer | Uint8Array | str
     }
   }
   if (data.length > 0) yield data.join('\n');
+}
+
+/**
+ * The JSON events of an OpenAI-style SSE stream (GigaChat's too), until `data: [DONE]`, which sets `progress.done`.
+ * A payload that is not JSON is the upstream's fault: UPSTREAM_BAD_RESPONSE.
+ */
+export async function* readSseJson<T>(
+  body: AsyncIterable<Buffer | Uint8Array | string>,
+  providerId: string,
+  progress: { done: boolean },
+): AsyncGenerator<T> {
+  for await (const data of readSseData(body)) {
+    if (data === '[DONE]') {
+      progress.done = true;
+      return;
+    }
+    let event: T;
+    try {
+      event = JSON.parse(data) as T;
+    } catch {
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${providerId}: a stream event is not valid JSON`);
+    }
+    yield event;
+  }
 }
 
 /** Newline-delimited JSON (YandexGPT's native stream): yields each non-empty line. */

@@ -8,7 +8,7 @@ import {
   ErrorCode,
   GatewayError,
 } from '@xrouter/common';
-import { readSseData } from '../http/sse';
+import { readSseJson } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import { transportError } from '../http/upstream-error';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
@@ -146,19 +146,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   private async *chunks(response: UpstreamResponse, ctx: CallContext, thinkTags: ThinkTagMode): ChatChunkStream {
     const providerId = ctx.target.provider.id;
     const splitter = thinkTags === 'keep' ? null : new ThinkSplitter();
-    let done = false;
+    const progress = { done: false };
     try {
-      for await (const data of readSseData(response.body)) {
-        if (data === '[DONE]') {
-          done = true;
-          break;
-        }
-        let chunk: UpstreamChunk;
-        try {
-          chunk = JSON.parse(data) as UpstreamChunk;
-        } catch {
-          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${providerId}: a stream event is not valid JSON`);
-        }
+      for await (const chunk of readSseJson<UpstreamChunk>(response.body, providerId, progress)) {
         if (chunk.error) {
           throw new GatewayError(ErrorCode.UPSTREAM_5XX, `${providerId}: ${chunk.error.message ?? 'stream error'}`);
         }
@@ -185,9 +175,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       if (error instanceof GatewayError || ctx.signal.aborted) throw transportError(providerId, error, ctx.signal);
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream broke off`, { cause: error });
     } finally {
-      if (!done) response.body.destroy();
+      if (!progress.done) response.body.destroy();
     }
-    if (!done) {
+    if (!progress.done) {
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream ended before it was complete`);
     }
   }
