@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import {
   ErrorCode,
   GatewayError,
@@ -18,6 +17,7 @@ import { embeddingVector } from '../../apps/provider-emulator/src/deterministic-
 import { DEFAULT_GIGACHAT_AUTH_KEY } from '../../apps/provider-emulator/src/emulator-defaults';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
 import { collect, failure } from '../support/outcomes';
+import { deleteRedisKeys } from '../support/redis-cleanup';
 
 /**
  * The GigaChat adapter against the in-process GigaChat emulator over real HTTP, with the in-process store always and
@@ -61,15 +61,7 @@ if (REDIS_URL) {
 
 afterAll(async () => {
   await Promise.all(opened.map((store) => store.close()));
-  if (!REDIS_URL) return;
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: `${RUN_PREFIX}*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  } finally {
-    await redis.quit();
-  }
+  await deleteRedisKeys(REDIS_URL, RUN_PREFIX);
 });
 
 const HELLO_ANSWER = 'Echo: hello there The provider emulator answers deterministically.';

@@ -15,7 +15,6 @@ import {
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { IS_PUBLIC, Public, type Principal } from '@xrouter/auth';
 import { ErrorCode, GatewayError, OpenAiExceptionFilter } from '@xrouter/common';
@@ -28,6 +27,7 @@ import {
   type RateLimitSettings,
 } from '@xrouter/rate-limit';
 import { MemoryStore, RedisStore, STORE, type Store } from '@xrouter/store';
+import { deleteRedisKeys } from '../support/redis-cleanup';
 
 /**
  * Per-key rate limits over a real store: the in-process one always, Redis too when REDIS_URL is set. Two
@@ -38,15 +38,7 @@ const REDIS_URL = process.env.REDIS_URL;
 const RUN_PREFIX = `xr-test:${randomUUID()}:`;
 
 afterAll(async () => {
-  if (!REDIS_URL) return;
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: `${RUN_PREFIX}*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  } finally {
-    await redis.quit();
-  }
+  await deleteRedisKeys(REDIS_URL, RUN_PREFIX);
 });
 
 /** OpenAI's duration format for a reset within the minute: `59.2s`, `1m0s`. */

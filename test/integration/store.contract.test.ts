@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { MemoryStore, RedisStore, StoreUnavailableError, type LimitCheck, type Store } from '@xrouter/store';
+import { deleteRedisKeys } from '../support/redis-cleanup';
 
 /**
  * One behaviour contract for every Store implementation: the in-process store always, Redis when REDIS_URL is set
@@ -16,15 +16,7 @@ const RUN_PREFIX = `xr-test:${randomUUID()}:`;
 const newPrefix = (): string => `${RUN_PREFIX}${randomUUID()}:`;
 
 afterAll(async () => {
-  if (!REDIS_URL) return;
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: `${RUN_PREFIX}*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  } finally {
-    await redis.quit();
-  }
+  await deleteRedisKeys(REDIS_URL, RUN_PREFIX);
 });
 
 /** Opens a store; two calls with the same prefix behave like two replicas of one deployment. */
