@@ -74,6 +74,9 @@ describe('access: users and API keys', () => {
     expect((dup.json.error as Json).param).toBe('email');
     const bad = await call(ADMIN_KEY, 'POST', '/admin/users', { email: 'not-an-email', role: 'root' });
     expect(bad.status).toBe(400);
+    const huge = await call(ADMIN_KEY, 'POST', '/admin/api-keys', { name: 'k', tpm_limit: 2 ** 31 });
+    expect(huge.status).toBe(400);
+    expect((huge.json.error as Json).param).toBe('tpm_limit');
   });
 
   it('should stop a key revoked mid-session at once, and rotate keys', async () => {

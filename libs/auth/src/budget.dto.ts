@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Matches, Min, ValidateIf } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min, ValidateIf } from 'class-validator';
 
 /** A monthly budget (UTC calendar month): tokens and/or RUB. null removes that limit. */
 export class BudgetDto {
@@ -13,6 +13,7 @@ export class BudgetDto {
   @ValidateIf((_o, v) => v !== null)
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   monthly_token_budget?: number | null;
 
   @ApiPropertyOptional({

@@ -8,10 +8,14 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  Max,
   MaxLength,
   Min,
   MinLength,
 } from 'class-validator';
+
+/** The limits are integer columns. */
+const INT32_MAX = 2_147_483_647;
 
 export const KEY_SCOPES = ['chat', 'embeddings', 'keys'] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];
@@ -53,11 +57,13 @@ export class CreateApiKeyDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(INT32_MAX)
   rpm_limit?: number;
   @ApiPropertyOptional({ example: 100000, description: 'Tokens per minute' })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(INT32_MAX)
   tpm_limit?: number;
 }
 
