@@ -33,7 +33,3 @@ export function buildDataSourceOptions(
   mkdirSync(dataDir, { recursive: true });
   return { ...common, driver: new PGliteDriver({ dataDir }).driver };
 }
-
-export function isEmbedded(settings: DatabaseSettings): boolean {
-  return settings.url === null;
-}

@@ -2,6 +2,7 @@ export * from './account-rate.limiter';
 export * from './http/sse';
 export * from './http/upstream-error';
 export * from './http/upstream-http.client';
+export * from './http/upstream-url';
 export * from './llm-provider.interface';
 export * from './openai-compatible/openai-compatible.provider';
 export * from './provider.registry';

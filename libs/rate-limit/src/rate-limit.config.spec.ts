@@ -9,6 +9,7 @@ describe('rateLimitConfig', () => {
     'RATE_LIMIT_DEFAULT_RPM',
     'RATE_LIMIT_DEFAULT_TPM',
     'RATE_LIMIT_FAIL_MODE',
+    'RATE_LIMIT_PUBLIC_PER_MINUTE',
   ];
 
   beforeEach(() => {
@@ -25,6 +26,7 @@ describe('rateLimitConfig', () => {
       defaultRpm: null,
       defaultTpm: null,
       failMode: 'open',
+      publicPerMinute: 300,
     });
   });
 
@@ -35,12 +37,14 @@ describe('rateLimitConfig', () => {
       RATE_LIMIT_DEFAULT_RPM: '60',
       RATE_LIMIT_DEFAULT_TPM: '100000',
       RATE_LIMIT_FAIL_MODE: 'closed',
+      RATE_LIMIT_PUBLIC_PER_MINUTE: '30',
     });
     expect(rateLimitConfig()).toEqual({
       perSecond: { ratePerSec: 2.5, burst: 5 },
       defaultRpm: 60,
       defaultTpm: 100_000,
       failMode: 'closed',
+      publicPerMinute: 30,
     });
   });
 

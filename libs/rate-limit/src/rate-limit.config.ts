@@ -16,6 +16,8 @@ class RateLimitEnv {
   @IsOptional()
   @IsIn(['open', 'closed'], { message: 'RATE_LIMIT_FAIL_MODE must be open or closed' })
   RATE_LIMIT_FAIL_MODE?: RateLimitFailMode;
+  /** Requests per minute per client IP on public endpoints that take secrets (OAuth token, login, revoke). */
+  @IsOptional() @IsInt() @Min(1) RATE_LIMIT_PUBLIC_PER_MINUTE?: number;
 }
 
 export interface RateLimitSettings {
@@ -24,6 +26,8 @@ export interface RateLimitSettings {
   defaultRpm: number | null;
   defaultTpm: number | null;
   failMode: RateLimitFailMode;
+  /** Per-IP requests per minute on throttled public routes (OAuth); throttler's counters live in the store. */
+  publicPerMinute?: number;
 }
 
 export const rateLimitConfig = defineConfig('rateLimit', RateLimitEnv, (env): RateLimitSettings => ({
@@ -32,4 +36,5 @@ export const rateLimitConfig = defineConfig('rateLimit', RateLimitEnv, (env): Ra
   defaultRpm: env.RATE_LIMIT_DEFAULT_RPM ?? null,
   defaultTpm: env.RATE_LIMIT_DEFAULT_TPM ?? null,
   failMode: env.RATE_LIMIT_FAIL_MODE ?? 'open',
+  publicPerMinute: env.RATE_LIMIT_PUBLIC_PER_MINUTE ?? 300,
 }));

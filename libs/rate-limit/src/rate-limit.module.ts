@@ -1,7 +1,13 @@
 import { Global, Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { XRouterMetrics } from '@xrouter/metrics';
+import { STORE, type Store } from '@xrouter/store';
+import { rateLimitConfig } from './rate-limit.config';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
+import { StoreThrottlerStorage } from './store-throttler.storage';
 
 /**
  * Per-key rate limits: registers {@link RateLimitGuard} as a global guard and exports {@link RateLimitService}
@@ -14,6 +20,18 @@ import { RateLimitService } from './rate-limit.service';
  */
 @Global()
 @Module({
+  imports: [
+    // Throttler for public routes that take secrets (the OAuth endpoints opt in with @UseGuards(ThrottlerGuard)):
+    // per client IP, counters in the shared store so the limit holds across replicas.
+    ThrottlerModule.forRootAsync({
+      inject: [STORE, XRouterMetrics, rateLimitConfig.KEY],
+      useFactory: (store: Store, metrics: XRouterMetrics, settings: ConfigType<typeof rateLimitConfig>) => ({
+        // Named 'default' so throttler answers with a plain Retry-After header.
+        throttlers: [{ name: 'default', ttl: 60_000, limit: settings.publicPerMinute ?? 300 }],
+        storage: new StoreThrottlerStorage(store, metrics),
+      }),
+    }),
+  ],
   providers: [RateLimitService, { provide: APP_GUARD, useClass: RateLimitGuard }],
   exports: [RateLimitService],
 })

@@ -13,6 +13,10 @@ export function toOAuthError(exception: unknown): OAuthError {
   if (exception instanceof GatewayError && exception.status < 500) {
     return new OAuthError('invalid_request', exception.message);
   }
+  if (exception instanceof HttpException && exception.getStatus() === 429) {
+    // The per-IP throttler (which has already set Retry-After) on the OAuth endpoints.
+    return new OAuthError('slow_down', 'Too many requests from this address; try again later.');
+  }
   if (exception instanceof HttpException && exception.getStatus() < 500) {
     return new OAuthError('invalid_request', exception.message);
   }

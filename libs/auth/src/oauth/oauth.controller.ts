@@ -10,6 +10,7 @@ import {
   Query,
   Res,
   UseFilters,
+  UseGuards,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -28,6 +29,7 @@ import { OAuthExceptionFilter } from './oauth-exception.filter';
 import { OAuthErrorDto, RevokeRequestDto, TokenRequestDto, TokenResponseDto } from './oauth-requests.dto';
 import { OAuthService, type AuthorizationServerMetadata, type AuthorizeOutcome } from './oauth.service';
 import type { TokenResponse } from './oauth-tokens.service';
+import { ThrottlerGuard } from '@nestjs/throttler';
 
 /** `http://host:port` as the client reached us; the issuer when OAUTH_ISSUER is unset. */
 const RequestOrigin = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
@@ -52,6 +54,7 @@ const FORM = 'application/x-www-form-urlencoded';
 @ApiTags('OAuth')
 @Public()
 @UseFilters(OAuthExceptionFilter)
+@UseGuards(ThrottlerGuard)
 @Controller()
 export class OAuthController {
   constructor(private readonly oauth: OAuthService) {}

@@ -10,7 +10,9 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'access_denied'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  /** RFC 8628 §3.5 (in the IANA OAuth error registry): too many requests from this client; answered with 429. */
+  | 'slow_down';
 
 /** The HTTP status of each error at the token and revocation endpoints; exhaustive, so a new code must decide. */
 export function oauthErrorStatus(code: OAuthErrorCode): number {
@@ -23,6 +25,8 @@ export function oauthErrorStatus(code: OAuthErrorCode): number {
       return 500;
     case 'temporarily_unavailable':
       return 503;
+    case 'slow_down':
+      return 429;
     case 'invalid_request':
     case 'invalid_grant':
     case 'unauthorized_client':

@@ -28,10 +28,7 @@ import type {
   GigaChatModelList,
   GigaChatStreamEvent,
 } from './gigachat.types';
-
-function endpoint(target: DeploymentTarget, path: string): string {
-  return `${target.provider.base_url.replace(/\/+$/, '')}${path}`;
-}
+import { upstreamUrl } from '../http/upstream-url';
 
 function apiHeaders(token: string, requestId?: string): Record<string, string> {
   return {
@@ -69,7 +66,7 @@ export class GigaChatProvider implements LlmProvider {
     const completion = await this.withToken(ctx.target, ctx.signal, (token) =>
       this.http.sendJson<GigaChatCompletion>(ctx.target.provider, {
         method: 'POST',
-        url: endpoint(ctx.target, '/chat/completions'),
+        url: upstreamUrl(ctx.target, '/chat/completions'),
         headers: apiHeaders(token, ctx.requestId),
         body,
         signal: ctx.signal,
@@ -83,7 +80,7 @@ export class GigaChatProvider implements LlmProvider {
     const response = await this.withToken(ctx.target, ctx.signal, (token) =>
       this.http.send(ctx.target.provider, {
         method: 'POST',
-        url: endpoint(ctx.target, '/chat/completions'),
+        url: upstreamUrl(ctx.target, '/chat/completions'),
         headers: { ...apiHeaders(token, ctx.requestId), accept: 'text/event-stream', 'cache-control': 'no-store' },
         body,
         signal: ctx.signal,
@@ -124,7 +121,7 @@ export class GigaChatProvider implements LlmProvider {
     const result = await this.withToken(ctx.target, ctx.signal, (token) =>
       this.http.sendJson<GigaChatEmbeddingResponse>(ctx.target.provider, {
         method: 'POST',
-        url: endpoint(ctx.target, '/embeddings'),
+        url: upstreamUrl(ctx.target, '/embeddings'),
         headers: apiHeaders(token, ctx.requestId),
         body,
         signal: ctx.signal,
@@ -137,7 +134,7 @@ export class GigaChatProvider implements LlmProvider {
     const list = await this.withToken(target, signal, (token) =>
       this.http.sendJson<GigaChatModelList>(target.provider, {
         method: 'GET',
-        url: endpoint(target, '/models'),
+        url: upstreamUrl(target, '/models'),
         headers: apiHeaders(token),
         signal,
       }),

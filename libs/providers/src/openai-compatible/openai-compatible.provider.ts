@@ -14,6 +14,7 @@ import { transportError } from '../http/upstream-error';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
 import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
+import { upstreamUrl } from '../http/upstream-url';
 
 function headers(target: DeploymentTarget, requestId?: string): Record<string, string> {
   return {
@@ -21,10 +22,6 @@ function headers(target: DeploymentTarget, requestId?: string): Record<string, s
     authorization: `Bearer ${target.account.api_key ?? ''}`,
     ...(requestId ? { 'x-request-id': requestId } : {}),
   };
-}
-
-function endpoint(target: DeploymentTarget, path: string): string {
-  return `${target.provider.base_url.replace(/\/+$/, '')}${path}`;
 }
 
 /**
@@ -116,7 +113,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const profile = resolveOpenAiProfile(ctx.target.provider);
     const completion = await this.http.sendJson<ChatCompletion>(ctx.target.provider, {
       method: 'POST',
-      url: endpoint(ctx.target, '/chat/completions'),
+      url: upstreamUrl(ctx.target, '/chat/completions'),
       headers: headers(ctx.target, ctx.requestId),
       body: JSON.stringify(toUpstreamRequest({ ...request, stream: false }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
@@ -135,7 +132,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const profile = resolveOpenAiProfile(ctx.target.provider);
     const response = await this.http.send(ctx.target.provider, {
       method: 'POST',
-      url: endpoint(ctx.target, '/chat/completions'),
+      url: upstreamUrl(ctx.target, '/chat/completions'),
       headers: { ...headers(ctx.target, ctx.requestId), accept: 'text/event-stream' },
       body: JSON.stringify(toUpstreamRequest({ ...request, stream: true }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
@@ -185,7 +182,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   async embeddings(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
     const result = await this.http.sendJson<EmbeddingResponse>(ctx.target.provider, {
       method: 'POST',
-      url: endpoint(ctx.target, '/embeddings'),
+      url: upstreamUrl(ctx.target, '/embeddings'),
       headers: headers(ctx.target, ctx.requestId),
       body: JSON.stringify({ ...request, model: ctx.target.upstreamModel }),
       signal: ctx.signal,
@@ -196,7 +193,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   async listModels(target: DeploymentTarget, signal: AbortSignal): Promise<string[]> {
     const list = await this.http.sendJson<{ data?: Array<{ id: string }> }>(target.provider, {
       method: 'GET',
-      url: endpoint(target, '/models'),
+      url: upstreamUrl(target, '/models'),
       headers: headers(target),
       signal,
     });

@@ -31,13 +31,10 @@ import type {
   YandexTokenizeRequest,
   YandexTokenizeResponse,
 } from './yandex.types';
+import { upstreamUrl } from '../http/upstream-url';
 
 /** `/textEmbedding` takes one text per call; this many calls of one request run at once (the quota is 10 req/s). */
 export const YANDEX_EMBEDDING_CONCURRENCY = 8;
-
-function endpoint(target: DeploymentTarget, path: string): string {
-  return `${target.provider.base_url.replace(/\/+$/, '')}${path}`;
-}
 
 /**
  * `fn` over `items` with at most `limit` calls in flight, results in input order. The first failure stops new calls,
@@ -89,7 +86,7 @@ export class YandexProvider implements LlmProvider {
     const body = toYandexRequest(request, ctx.target, false);
     const answer = await this.http.sendJson<YandexEnvelope>(ctx.target.provider, {
       method: 'POST',
-      url: endpoint(ctx.target, '/completion'),
+      url: upstreamUrl(ctx.target, '/completion'),
       headers: yandexHeaders(ctx.target, ctx.requestId),
       body: JSON.stringify(body),
       signal: ctx.signal,
@@ -102,7 +99,7 @@ export class YandexProvider implements LlmProvider {
     const body = toYandexRequest(request, ctx.target, true);
     const response = await this.http.send(ctx.target.provider, {
       method: 'POST',
-      url: endpoint(ctx.target, '/completion'),
+      url: upstreamUrl(ctx.target, '/completion'),
       headers: yandexHeaders(ctx.target, ctx.requestId),
       body: JSON.stringify(body),
       signal: ctx.signal,
@@ -152,7 +149,7 @@ export class YandexProvider implements LlmProvider {
         const body: YandexEmbeddingRequest = { modelUri, text, ...dim };
         const answer = await this.http.sendJson<YandexEmbeddingResponse>(ctx.target.provider, {
           method: 'POST',
-          url: endpoint(ctx.target, '/textEmbedding'),
+          url: upstreamUrl(ctx.target, '/textEmbedding'),
           headers,
           body: JSON.stringify(body),
           signal,
@@ -171,7 +168,7 @@ export class YandexProvider implements LlmProvider {
     const body: YandexTokenizeRequest = { modelUri: completionModelUri(target, YANDEX_MODEL_IDS[0]), text: 'ping' };
     const answer = await this.http.sendJson<YandexTokenizeResponse>(target.provider, {
       method: 'POST',
-      url: endpoint(target, '/tokenize'),
+      url: upstreamUrl(target, '/tokenize'),
       headers: yandexHeaders(target),
       body: JSON.stringify(body),
       signal,
