@@ -24,7 +24,6 @@ describe('usage durability and readiness through a PostgreSQL outage', () => {
       ...db.env,
       REDIS_URL: services.redisUrl,
       ADMIN_API_KEY: ADMIN_KEY,
-      RATE_LIMIT_RPS: '0',
       USAGE_BUFFER_MAX: '100000',
       XROUTER_CONFIG: 'config/xrouter.yaml',
     });

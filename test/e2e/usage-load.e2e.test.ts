@@ -12,7 +12,7 @@ describe(`usage rows under load (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PG
   let db: TestDatabase;
   let gateway: RunningProcess;
   const agent = new Agent({ connections: 32 });
-  const env = () => ({ ...db.env, ADMIN_API_KEY: ADMIN_KEY, RATE_LIMIT_RPS: '0', USAGE_FLUSH_INTERVAL_MS: '200' });
+  const env = () => ({ ...db.env, ADMIN_API_KEY: ADMIN_KEY, USAGE_FLUSH_INTERVAL_MS: '200' });
 
   beforeAll(async () => {
     db = await createTestDatabase();
