@@ -1,8 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
 import { authConfig, AuthModule, oauthConfig } from '@xrouter/auth';
-import { buildHttpLoggerOptions } from '@xrouter/common';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
 import { HealthModule } from '@xrouter/health';
@@ -41,12 +39,6 @@ export class GatewayModule {
           ignoreEnvFile: true,
           load: CONFIG_NAMESPACES,
           validate: (env) => validateEnvironment(CONFIG_NAMESPACES, env),
-        }),
-        LoggerModule.forRootAsync({
-          inject: [appConfig.KEY],
-          useFactory: (app: ConfigType<typeof appConfig>) => ({
-            pinoHttp: buildHttpLoggerOptions({ level: app.logLevel, pretty: app.logPretty }),
-          }),
         }),
         DatabaseModule.forRoot(),
         StoreModule.forRootAsync({

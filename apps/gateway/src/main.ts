@@ -4,8 +4,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
-import { assignRequestId, createValidationPipe, OpenAiExceptionFilter } from '@xrouter/common';
+import {
+  assignRequestId,
+  createRootLogger,
+  createValidationPipe,
+  OpenAiExceptionFilter,
+  PinoNestLogger,
+  requestLogMiddleware,
+} from '@xrouter/common';
 import { ConfigFileError, ConfigValidationError, loadRoutingConfig, validateEnvironment } from '@xrouter/config';
 import { ShutdownState } from '@xrouter/health';
 import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
@@ -49,11 +55,11 @@ async function bootstrap(): Promise<void> {
     ({ emulator, config: routing } = await startBundledEmulator(routing));
   }
 
+  const rootLogger = createRootLogger({ level: settings.logLevel, pretty: settings.logPretty });
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(routing), {
-    bufferLogs: true,
+    logger: new PinoNestLogger(rootLogger),
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
   // Before anything can fail: every response, body-parser errors included, carries the request id; while draining,
   // every response also closes its connection, so keep-alive clients move to another replica instead of lingering.
   const shutdown = app.get(ShutdownState);
@@ -62,6 +68,7 @@ async function bootstrap(): Promise<void> {
     if (shutdown.isDraining) res.setHeader('connection', 'close');
     next();
   });
+  app.use(requestLogMiddleware(rootLogger));
   app.use(httpMetricsMiddleware(app.get(XRouterMetrics)));
   app.use(...jsonBody(settings.maxBodySize));
   app.useGlobalFilters(new OpenAiExceptionFilter());

@@ -5,4 +5,5 @@ export * from './errors/openai-exception.filter';
 export * from './errors/to-gateway-error';
 export * from './http/validation.pipe';
 export * from './logging/logger.options';
+export * from './logging/pino-nest.logger';
 export * from './openai/openai.types';

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { GatewayError } from '@xrouter/common';
 import { StoreUnavailableError } from '@xrouter/store';
 import { OAuthError } from './oauth.error';
@@ -40,7 +40,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     const error = toOAuthError(exception);
     if (error.status >= 500) {
-      this.logger.error({ err: exception, reqId: http.getRequest<Request>().id, code: error.code }, error.message);
+      this.logger.error({ err: exception, reqId: res.getHeader('x-request-id'), code: error.code }, error.message);
     }
     if (res.headersSent) {
       res.end();

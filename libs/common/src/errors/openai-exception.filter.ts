@@ -25,7 +25,10 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const error = toGatewayError(exception);
     if (error.status >= 500) {
-      this.logger.error({ err: exception, code: error.code, reqId: req.id, path: req.path }, error.message);
+      this.logger.error(
+        { err: exception, code: error.code, reqId: res.getHeader('x-request-id'), path: req.path },
+        error.message,
+      );
     }
     if (res.headersSent) {
       // A stream already started: the only honest ending is an error event, never a silent stop.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Options as PinoHttpOptions } from 'pino-http';
+import { pino, type Level, type Logger, type LoggerOptions } from 'pino';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
@@ -46,22 +46,54 @@ export interface LoggerSettings {
   pretty: boolean;
 }
 
-/** pino-http options shared by the gateway; one JSON line per request with ids, status and latency only. */
-export function buildHttpLoggerOptions(settings: LoggerSettings): PinoHttpOptions {
-  return {
-    level: settings.level,
-    genReqId: assignRequestId,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: req.url.split('?')[0],
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    transport: settings.pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+/** pino's options for the gateway's one logger; exported so tests can build it on a stream they read. */
+export function rootLoggerOptions(settings: LoggerSettings): LoggerOptions {
+  return { level: settings.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+}
+
+/**
+ * The process's one logger, JSON lines on stdout. Writes are asynchronous (sonic-boom, `sync: false`): a line is
+ * queued and written by the event loop, so under load many lines leave in one `write(2)` instead of one blocking
+ * call each, and pino flushes what is queued when the process exits. `pretty` pipes through pino-pretty
+ * (development only).
+ */
+export function createRootLogger(settings: LoggerSettings): Logger {
+  const options = rootLoggerOptions(settings);
+  if (settings.pretty) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { singleLine: true } } });
+  }
+  return pino(options, pino.destination({ dest: 1, sync: false }));
+}
+
+/** The level of a request's log line: server failures are errors, client errors warnings. */
+export function requestLogLevel(status: number): Level {
+  return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+}
+
+/**
+ * One log line per request when its response closes: request id, method, path (never the query), status and
+ * duration — plain fields, so no request object is serialized and nothing a client sent can leak into the line.
+ */
+export function requestLogMiddleware(logger: Logger) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const started = performance.now();
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      const level = aborted ? 'warn' : requestLogLevel(res.statusCode);
+      if (!logger.isLevelEnabled(level)) return;
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      logger[level](
+        {
+          reqId: res.getHeader('x-request-id'),
+          method: req.method,
+          path: query === -1 ? url : url.slice(0, query),
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        },
+        aborted ? 'request aborted by the client' : 'request completed',
+      );
+    });
+    next();
   };
 }
