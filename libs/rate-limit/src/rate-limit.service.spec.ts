@@ -107,6 +107,22 @@ describe('RateLimitService', () => {
     await expect(counted('rateLimitRejections')).resolves.toEqual({ tokens: 1 });
   });
 
+  it('should write many charges of one key as one store call, and keys apart', async () => {
+    const increment = jest.spyOn(store, 'increment');
+    const limiter = service('open');
+    const charged = [];
+    for (let i = 0; i < 50; i++) charged.push(limiter.charge(principal(), 2));
+    charged.push(limiter.charge(principal({ credentialId: 'key-2' }), 7));
+    await Promise.all(charged);
+    expect(increment.mock.calls.map(([key, tokens]) => [key, tokens]).sort()).toEqual([
+      ['rl:{key-1}:tpm', 100],
+      ['rl:{key-2}:tpm', 7],
+    ]);
+    await limiter.charge(principal(), 1);
+    expect(increment).toHaveBeenCalledTimes(3);
+    await expect(store.get('rl:{key-1}:tpm')).resolves.toBe('101');
+  });
+
   it('should not charge tokens when no TPM limit applies, nor a non-positive count', async () => {
     const increment = jest.spyOn(store, 'increment');
     await service().charge(principal({ tpmLimit: null }), 500);

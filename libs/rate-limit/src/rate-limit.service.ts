@@ -11,16 +11,32 @@ import { StoreOutageLog } from './store-outage.log';
 export const RATE_LIMIT_STORE_OPERATION = 'rate_limit';
 
 /**
+ * How long token charges gather in memory before one store write per key. A key busy with a thousand calls a second
+ * costs ten store calls a second instead of a thousand; its TPM window lags the truth by at most this much.
+ */
+export const CHARGE_FLUSH_MS = 100;
+
+/** Charges gathered for the next write, and the promise every one of them resolves with once it is written. */
+interface ChargeBatch {
+  written: Promise<void>;
+  timer: NodeJS.Timeout;
+  writeNow: () => void;
+}
+
+/**
  * Per-credential limits on the shared store, so they hold across replicas: before a call, {@link check} decides the
  * RPM window, the per-second bucket and the TPM cap in ONE atomic store call; after it, {@link charge} adds the real
- * token count to the TPM window. While the store is down, `RATE_LIMIT_FAIL_MODE` decides: `open` lets requests
+ * token count to the TPM window, gathered per key for {@link CHARGE_FLUSH_MS}. While the store is down, `RATE_LIMIT_FAIL_MODE` decides: `open` lets requests
  * through without limits, `closed` refuses them with 503.
  */
 @Injectable()
 export class RateLimitService implements OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
   private readonly outage: StoreOutageLog;
-  /** Charges still on their way to the store; shutdown waits for them (the store closes after this module). */
+  /** Token counts per TPM key not yet written, and the batch that will write them. */
+  private pendingTokens = new Map<string, number>();
+  private batch: ChargeBatch | null = null;
+  /** Batches still on their way to the store; shutdown waits for them (the store closes after this module). */
   private readonly charging = new Set<Promise<void>>();
 
   constructor(
@@ -72,21 +88,42 @@ export class RateLimitService implements OnApplicationShutdown {
   }
 
   /**
-   * Adds the tokens a finished call used (prompt + completion) to the credential's TPM window. Never rejects, so
-   * callers may leave it running (`void limiter.charge(...)`) instead of delaying the response: a store failure is
-   * counted and logged once per outage, and those tokens are lost (the limit errs on the generous side).
+   * Adds the tokens a finished call used (prompt + completion) to the credential's TPM window: summed in memory per
+   * key and written within {@link CHARGE_FLUSH_MS}, one store call per key. Resolves once written and never rejects,
+   * so callers may leave it running (`void limiter.charge(...)`) instead of delaying the response: a store failure
+   * is counted and logged once per outage, and those tokens are lost (the limit errs on the generous side).
    */
   charge(principal: Principal, totalTokens: number): Promise<void> {
     const { tpm } = effectiveLimits(principal, this.settings);
     const tokens = Math.ceil(totalTokens);
     if (tpm === null || !Number.isSafeInteger(tokens) || tokens <= 0) return Promise.resolve();
-    const charged = this.increment(rateLimitKeys(principal.credentialId).tpm, tokens);
-    this.charging.add(charged);
-    return charged.finally(() => this.charging.delete(charged));
+    const key = rateLimitKeys(principal.credentialId).tpm;
+    this.pendingTokens.set(key, (this.pendingTokens.get(key) ?? 0) + tokens);
+    this.batch ??= this.startBatch();
+    return this.batch.written;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.batch?.writeNow();
     await Promise.all([...this.charging]);
+  }
+
+  private startBatch(): ChargeBatch {
+    let writeNow!: () => void;
+    const due = new Promise<void>((resolve) => (writeNow = resolve));
+    const timer = setTimeout(writeNow, CHARGE_FLUSH_MS);
+    const written = due.then(() => this.writeBatch());
+    this.charging.add(written);
+    void written.finally(() => this.charging.delete(written));
+    return { written, timer, writeNow };
+  }
+
+  private async writeBatch(): Promise<void> {
+    if (this.batch) clearTimeout(this.batch.timer);
+    const tokensByKey = this.pendingTokens;
+    this.pendingTokens = new Map();
+    this.batch = null;
+    await Promise.all([...tokensByKey].map(([key, tokens]) => this.increment(key, tokens)));
   }
 
   private async increment(key: string, tokens: number): Promise<void> {
