@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RunningProcess, startGateway } from '../support/processes';
@@ -168,6 +169,23 @@ describe('first request end to end (bundled emulators, official openai client)',
     expect(text).not.toContain(ADMIN_KEY);
   });
 
+  it('should describe the OpenAI POST routes in the OpenAPI document, with their request schemas', async () => {
+    const res = await fetch(`${gateway.url}/docs-json`);
+    const doc = (await res.json()) as {
+      paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } }>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    for (const [path, schema] of [
+      ['/v1/chat/completions', 'ChatCompletionRequestDto'],
+      ['/v1/embeddings', 'EmbeddingRequestDto'],
+    ]) {
+      expect(doc.paths[path].post?.requestBody?.content['application/json'].schema.$ref).toBe(
+        `#/components/schemas/${schema}`,
+      );
+      expect(Object.keys(doc.components.schemas[schema].properties ?? {})).toContain('model');
+    }
+  });
+
   describe('bad input, each in the OpenAI envelope', () => {
     async function call(path: string, init: RequestInit & { key?: string | null } = {}) {
       const headers = new Headers(init.headers);
@@ -242,6 +260,68 @@ describe('first request end to end (bundled emulators, official openai client)',
       });
       expect(status).toBe(413);
       expect(body.error.code).toBe('payload_too_large');
+    });
+
+    it('should answer 413 for a chunked body (no Content-Length) once it passes the limit', async () => {
+      const piece = new TextEncoder().encode(`"${'x'.repeat(16_000)}",`);
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 8) controller.enqueue(piece);
+          else controller.close();
+        },
+      });
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${ADMIN_KEY}` },
+        body,
+        duplex: 'half',
+      });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    });
+
+    it('should answer 413 for an admin body over the limit too (one body reader for every route)', async () => {
+      const { status, body } = await call('/admin/users', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ email: 'big@example.com', name: 'x'.repeat(100_000) }),
+      });
+      expect(status).toBe(413);
+      expect(body.error.code).toBe('payload_too_large');
+    });
+
+    it('should read a gzip body, and refuse another charset with 415', async () => {
+      const payload = gzipSync(chat({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'zipped' }] }));
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...json, 'content-encoding': 'gzip', authorization: `Bearer ${ADMIN_KEY}` },
+        body: payload,
+      });
+      expect(res.status).toBe(200);
+      expect(
+        ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content,
+      ).toContain('zipped');
+      const latin = await call('/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=latin1' },
+        body: chat({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(latin.status).toBe(415);
+      expect(latin.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_media_type' });
+    });
+
+    it('should answer 400 for a JSON body that is not an object', async () => {
+      const { status, body } = await call('/v1/embeddings', { method: 'POST', headers: json, body: '["hi"]' });
+      expect(status).toBe(400);
+      expect(body.error).toMatchObject({ code: 'invalid_request', message: 'The request body must be a JSON object.' });
+    });
+
+    it('should answer 401 before validating the body, and 404 for GET on a POST route', async () => {
+      const noKey = await call('/v1/chat/completions', { method: 'POST', headers: json, body: '{}', key: null });
+      expect(noKey.status).toBe(401);
+      const get = await call('/v1/chat/completions');
+      expect(get.status).toBe(404);
     });
 
     it('should answer 404 for an unknown route, and echo the client request id', async () => {

@@ -1,10 +1,85 @@
-import { json, type ErrorRequestHandler, type RequestHandler } from 'express';
-import { toGatewayError } from '@xrouter/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+
+const SIZE_PATTERN = /^(\d+)(b|kb|mb)$/i;
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** `MAX_BODY_SIZE` (`512kb`, `10mb`, validated by the app config) in bytes. */
+export function bodySizeBytes(size: string): number {
+  const match = SIZE_PATTERN.exec(size);
+  if (!match) throw new Error(`Not a body size: ${size}`);
+  return Number(match[1]) * UNIT_BYTES[match[2].toLowerCase()];
+}
+
+/** Whether a `Content-Type` says JSON (`application/json`, `application/merge-patch+json`, with any parameters). */
+export function isJsonContentType(header: string | undefined): boolean {
+  return header !== undefined && /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(header);
+}
+
+function tooLarge(): GatewayError {
+  return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is larger than this gateway accepts.');
+}
+
+/** The body as a stream of plain bytes: gzip and deflate are inflated, any other encoding is refused. */
+function decoded(req: IncomingMessage): Readable {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return req;
+  if (encoding === 'gzip') return req.pipe(createGunzip());
+  if (encoding === 'deflate') return req.pipe(createInflate());
+  throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Unsupported content encoding "${encoding}".`);
+}
 
 /**
- * JSON body parsing with a size limit. Parser failures (malformed JSON → 400 invalid_json, too large → 413) become
- * GatewayErrors here, before Nest would flatten them into a generic 400, so the filter answers them precisely.
+ * Reads a request body of at most `limitBytes` (after inflating) and parses it as JSON. Rejects with a GatewayError
+ * the error filter answers as is: 413 when the body is too large (a declared `Content-Length` over the limit is
+ * refused before reading), 400 `invalid_json` when it does not parse, 415 for a charset other than UTF-8 or an
+ * unknown content encoding. An empty body is `undefined`. A body left unread makes the response close the
+ * connection: the rest of it would otherwise be read as the next request.
  */
-export function jsonBody(limit: string): [RequestHandler, ErrorRequestHandler] {
-  return [json({ limit }), (error: unknown, _req, _res, next) => next(toGatewayError(error))];
+export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<unknown> {
+  try {
+    return await readJson(req, limitBytes);
+  } catch (error) {
+    if (!req.complete) res.setHeader('connection', 'close');
+    throw error;
+  }
+}
+
+async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const charset = /;\s*charset=("?)([\w-]+)\1/i.exec(req.headers['content-type'] ?? '')?.[2]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Unsupported charset "${charset.toUpperCase()}".`);
+  }
+  const declared = Number(req.headers['content-length']);
+  if (declared > limitBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Stopping early must not destroy the request: that would reset the connection before the 413 is written.
+  for await (const chunk of decoded(req).iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new GatewayError(ErrorCode.INVALID_JSON, 'The request body is not valid JSON.', { cause: error });
+  }
+}
+
+/**
+ * The same reader as express middleware, for the routes Nest serves: JSON bodies land in `req.body`, other
+ * content types are left to their own parsers (the OAuth form), failures go to the error filter.
+ */
+export function jsonBodyMiddleware(limitBytes: number) {
+  return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): void => {
+    if (!isJsonContentType(req.headers['content-type'])) return next();
+    readJsonBody(req, res, limitBytes).then((body) => {
+      req.body = body;
+      next();
+    }, next);
+  };
 }

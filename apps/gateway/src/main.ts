@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Logger as PinoLogger } from 'pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   assignRequestId,
@@ -18,7 +19,8 @@ import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
 import { appConfig } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
-import { jsonBody } from './json-body';
+import { bodySizeBytes, jsonBodyMiddleware } from './json-body';
+import { OpenAiRoutes } from './openai/openai-routes';
 import { setupSwagger } from './swagger';
 
 /** Stops accepting connections, lets in-flight requests (streams too) finish within the grace period, then closes. */
@@ -44,6 +46,30 @@ function drainOnSignals(app: INestApplication, graceMs: number, emulator?: Bundl
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+/**
+ * The HTTP server's request handler: what every request gets first (its id, its log line, its metrics, and while
+ * draining `connection: close` so keep-alive clients move to another replica), then the OpenAI POST routes are
+ * served directly and everything else goes to express and Nest.
+ */
+function serveRequests(app: NestExpressApplication, logger: PinoLogger): void {
+  const shutdown = app.get(ShutdownState);
+  const routes = app.get(OpenAiRoutes);
+  const expressApp = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
+  const logRequest = requestLogMiddleware(logger);
+  const measure = httpMetricsMiddleware(app.get(XRouterMetrics));
+  const server: Server = app.getHttpServer();
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    assignRequestId(req, res);
+    if (shutdown.isDraining) res.setHeader('connection', 'close');
+    logRequest(req, res, () => undefined);
+    measure(req, res, () => undefined);
+    const route = routes.match(req);
+    if (route) void routes.serve(route, req, res);
+    else expressApp(req, res);
+  });
+}
+
 async function bootstrap(): Promise<void> {
   // A `.env` in the working directory fills in variables the environment does not set (never overrides them).
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -60,17 +86,8 @@ async function bootstrap(): Promise<void> {
     logger: new PinoNestLogger(rootLogger),
     bodyParser: false,
   });
-  // Before anything can fail: every response, body-parser errors included, carries the request id; while draining,
-  // every response also closes its connection, so keep-alive clients move to another replica instead of lingering.
-  const shutdown = app.get(ShutdownState);
-  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
-    assignRequestId(req, res);
-    if (shutdown.isDraining) res.setHeader('connection', 'close');
-    next();
-  });
-  app.use(requestLogMiddleware(rootLogger));
-  app.use(httpMetricsMiddleware(app.get(XRouterMetrics)));
-  app.use(...jsonBody(settings.maxBodySize));
+  serveRequests(app, rootLogger);
+  app.use(jsonBodyMiddleware(bodySizeBytes(settings.maxBodySize)));
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
   app.disable('x-powered-by');

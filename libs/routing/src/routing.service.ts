@@ -68,6 +68,7 @@ function countsAgainstDeployment(error: GatewayError): boolean {
     case ErrorCode.INVALID_JSON:
     case ErrorCode.CONTENT_FILTER:
     case ErrorCode.PAYLOAD_TOO_LARGE:
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
     case ErrorCode.INVALID_API_KEY:
     case ErrorCode.FORBIDDEN:
     case ErrorCode.NOT_FOUND:

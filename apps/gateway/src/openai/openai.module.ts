@@ -1,13 +1,18 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@xrouter/auth';
 import { UsageModule } from '@xrouter/usage';
-import { ChatCompletionsController } from './chat-completions.controller';
-import { EmbeddingsController } from './embeddings.controller';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
+import { OpenAiRoutes } from './openai-routes';
 
+/**
+ * The OpenAI surface. `/v1/models` is a Nest controller; the two POST routes every LLM call takes are
+ * {@link OpenAiRoutes}, which `main.ts` puts on the HTTP server ahead of express.
+ */
 @Module({
-  imports: [UsageModule],
-  controllers: [ChatCompletionsController, ModelsController, EmbeddingsController],
-  providers: [OpenAiGatewayService],
+  imports: [AuthModule, UsageModule],
+  controllers: [ModelsController],
+  providers: [OpenAiGatewayService, OpenAiRoutes],
+  exports: [OpenAiRoutes],
 })
 export class OpenAiModule {}

@@ -1,7 +1,7 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { ChatCompletionChunk, toGatewayError, toOpenAiErrorBody } from '@xrouter/common';
 
-function write(res: Response, text: string): Promise<void> | void {
+function write(res: ServerResponse, text: string): Promise<void> | void {
   if (res.write(text)) return;
   return new Promise((resolve) => {
     const done = () => {
@@ -20,11 +20,11 @@ function write(res: Response, text: string): Promise<void> | void {
  * stream with an OpenAI error event and no [DONE], so clients see an error rather than a clean stop.
  */
 export async function writeSse(
-  res: Response,
+  res: ServerResponse,
   chunks: AsyncIterable<ChatCompletionChunk>,
   includeUsage: boolean,
 ): Promise<void> {
-  res.status(200);
+  res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('connection', 'keep-alive');

@@ -24,6 +24,31 @@ export function meetsRequirements(principal: Principal, requirements: AuthRequir
   return true;
 }
 
+/**
+ * The principal behind an `Authorization: Bearer` header, if it meets the requirements; otherwise a 401 (missing,
+ * unknown, revoked or expired credential) or 403 GatewayError. The guard and the OpenAI routes served ahead of Nest
+ * both authenticate with it.
+ */
+export async function authenticateBearer(
+  credentials: CredentialService,
+  authorization: string | undefined,
+  requirements: AuthRequirements,
+): Promise<Principal> {
+  const secret = bearerToken(authorization);
+  if (!secret) {
+    throw new GatewayError(
+      ErrorCode.INVALID_API_KEY,
+      "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+    );
+  }
+  const principal = await credentials.authenticate(secret);
+  if (!principal) throw new GatewayError(ErrorCode.INVALID_API_KEY, 'Incorrect, revoked or expired API key provided.');
+  if (!meetsRequirements(principal, requirements)) {
+    throw new GatewayError(ErrorCode.FORBIDDEN, 'This credential is not allowed to use this endpoint.');
+  }
+  return principal;
+}
+
 /** The one global guard: every route is closed unless marked @Public(). */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -36,20 +61,8 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const secret = bearerToken(request.headers.authorization);
-    if (!secret) {
-      throw new GatewayError(
-        ErrorCode.INVALID_API_KEY,
-        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-      );
-    }
-    const principal = await this.credentials.authenticate(secret);
-    if (!principal)
-      throw new GatewayError(ErrorCode.INVALID_API_KEY, 'Incorrect, revoked or expired API key provided.');
     const requirements = this.reflector.getAllAndOverride<AuthRequirements>(AUTH_REQUIREMENTS, targets) ?? {};
-    if (!meetsRequirements(principal, requirements)) {
-      throw new GatewayError(ErrorCode.FORBIDDEN, 'This credential is not allowed to use this endpoint.');
-    }
+    const principal = await authenticateBearer(this.credentials, request.headers.authorization, requirements);
     request.principal = principal;
     return true;
   }

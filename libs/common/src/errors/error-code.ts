@@ -11,6 +11,7 @@ export enum ErrorCode {
   NOT_FOUND = 'not_found',
   MODEL_NOT_FOUND = 'model_not_found',
   PAYLOAD_TOO_LARGE = 'payload_too_large',
+  UNSUPPORTED_MEDIA_TYPE = 'unsupported_media_type',
   RATE_LIMITED = 'rate_limit_exceeded',
   INSUFFICIENT_QUOTA = 'insufficient_quota',
   CONTENT_FILTER = 'content_filter',
@@ -59,6 +60,8 @@ export function describeErrorCode(code: ErrorCode): ErrorCodeDescription {
       return { status: 404, type: 'not_found_error', retryable: false };
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return { status: 413, type: 'invalid_request_error', retryable: false };
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return { status: 415, type: 'invalid_request_error', retryable: false };
     case ErrorCode.RATE_LIMITED:
       return { status: 429, type: 'rate_limit_error', retryable: true };
     case ErrorCode.INSUFFICIENT_QUOTA:
