@@ -7,7 +7,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   assignRequestId,
-  createRootLogger,
+  createLoggers,
   createValidationPipe,
   OpenAiExceptionFilter,
   PinoNestLogger,
@@ -81,12 +81,12 @@ async function bootstrap(): Promise<void> {
     ({ emulator, config: routing } = await startBundledEmulator(routing));
   }
 
-  const rootLogger = createRootLogger({ level: settings.logLevel, pretty: settings.logPretty });
+  const loggers = createLoggers({ level: settings.logLevel, pretty: settings.logPretty });
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(routing), {
-    logger: new PinoNestLogger(rootLogger),
+    logger: new PinoNestLogger(loggers.app),
     bodyParser: false,
   });
-  serveRequests(app, rootLogger);
+  serveRequests(app, loggers.requests);
   app.use(jsonBodyMiddleware(bodySizeBytes(settings.maxBodySize)));
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());

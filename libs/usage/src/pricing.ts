@@ -40,8 +40,21 @@ export function formatNanos(nanos: bigint): string {
  */
 export function costRub(promptTokens: number, completionTokens: number, pricing?: Pricing | null): string {
   if (!pricing) return ZERO_COST;
-  const nanos =
-    tokens(promptTokens) * priceToMicros(pricing.prompt_per_1k, 'prompt_per_1k') +
-    tokens(completionTokens) * priceToMicros(pricing.completion_per_1k, 'completion_per_1k');
-  return formatNanos(nanos);
+  const micros = pricesInMicros(pricing);
+  return formatNanos(tokens(promptTokens) * micros.prompt + tokens(completionTokens) * micros.completion);
+}
+
+/** Prices converted once per pricing object (the catalog's, which live as long as the process). */
+const MICROS = new WeakMap<Pricing, { prompt: bigint; completion: bigint }>();
+
+function pricesInMicros(pricing: Pricing): { prompt: bigint; completion: bigint } {
+  let micros = MICROS.get(pricing);
+  if (!micros) {
+    micros = {
+      prompt: priceToMicros(pricing.prompt_per_1k, 'prompt_per_1k'),
+      completion: priceToMicros(pricing.completion_per_1k, 'completion_per_1k'),
+    };
+    MICROS.set(pricing, micros);
+  }
+  return micros;
 }

@@ -51,18 +51,30 @@ export function rootLoggerOptions(settings: LoggerSettings): LoggerOptions {
   return { level: settings.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
 }
 
+/** The gateway's loggers: both write JSON lines to the same stdout stream. */
+export interface GatewayLoggers {
+  /** Everything Nest's `Logger` writes, redacted by {@link REDACTED_PATHS}. */
+  app: Logger;
+  /**
+   * The one line per request ({@link requestLogMiddleware}): fixed plain fields (id, method, path, status, time),
+   * never headers or bodies, so it skips redaction — which would cost more than writing the line.
+   */
+  requests: Logger;
+}
+
 /**
- * The process's one logger, JSON lines on stdout. Writes are asynchronous (sonic-boom, `sync: false`): a line is
- * queued and written by the event loop, so under load many lines leave in one `write(2)` instead of one blocking
- * call each, and pino flushes what is queued when the process exits. `pretty` pipes through pino-pretty
- * (development only).
+ * The process's loggers on one stdout stream. Writes are asynchronous (sonic-boom, `sync: false`): a line is queued
+ * and written by the event loop, so under load many lines leave in one `write(2)` instead of one blocking call
+ * each, and pino flushes what is queued when the process exits. `pretty` pipes through pino-pretty (development).
  */
-export function createRootLogger(settings: LoggerSettings): Logger {
-  const options = rootLoggerOptions(settings);
-  if (settings.pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { singleLine: true } } });
-  }
-  return pino(options, pino.destination({ dest: 1, sync: false }));
+export function createLoggers(settings: LoggerSettings): GatewayLoggers {
+  const destination = settings.pretty
+    ? pino.transport({ target: 'pino-pretty', options: { singleLine: true } })
+    : pino.destination({ dest: 1, sync: false });
+  return {
+    app: pino(rootLoggerOptions(settings), destination),
+    requests: pino({ level: settings.level }, destination),
+  };
 }
 
 /** The level of a request's log line: server failures are errors, client errors warnings. */
