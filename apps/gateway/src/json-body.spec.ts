@@ -50,10 +50,15 @@ describe('readJsonBody', () => {
     });
   });
 
-  it('should close the connection after refusing a body it did not read to the end', async () => {
+  it('should drop the unread rest of a refused body, and close the connection when the rest is huge', async () => {
     const [req, res] = request({}, 'x'.repeat(60), 'x'.repeat(60), 'x'.repeat(60));
     await expect(readJsonBody(req, res, 100)).rejects.toMatchObject({ status: 413 });
-    expect(res.getHeader('connection')).toBe('close');
+    await new Promise((done) => req.once('end', done));
+    expect(res.getHeader('connection')).toBeUndefined();
+
+    const [huge, hugeRes] = request({ 'content-length': String(10_000) }, '{}');
+    await expect(readJsonBody(huge, hugeRes, 100)).rejects.toMatchObject({ status: 413 });
+    expect(hugeRes.getHeader('connection')).toBe('close');
   });
 
   it('should give undefined for an empty body', async () => {

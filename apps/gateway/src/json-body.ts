@@ -35,16 +35,34 @@ function decoded(req: IncomingMessage): Readable {
  * Reads a request body of at most `limitBytes` (after inflating) and parses it as JSON. Rejects with a GatewayError
  * the error filter answers as is: 413 when the body is too large (a declared `Content-Length` over the limit is
  * refused before reading), 400 `invalid_json` when it does not parse, 415 for a charset other than UTF-8 or an
- * unknown content encoding. An empty body is `undefined`. A body left unread makes the response close the
- * connection: the rest of it would otherwise be read as the next request.
+ * unknown content encoding. An empty body is `undefined`.
  */
 export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<unknown> {
   try {
     return await readJson(req, limitBytes);
   } catch (error) {
-    if (!req.complete) res.setHeader('connection', 'close');
+    if (!req.complete) discardRest(req, res, limitBytes);
     throw error;
   }
+}
+
+/**
+ * The rest of a refused body is read and dropped, so a client still uploading gets the error answer instead of a
+ * reset, and the connection stays usable (left unread, the body would stall it). A rest known or found to be over
+ * `capBytes` closes the connection instead: nobody gets to make the gateway read without bound.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse, capBytes: number): void {
+  req.unpipe();
+  if (Number(req.headers['content-length']) > 2 * capBytes) {
+    res.setHeader('connection', 'close');
+    return;
+  }
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > capBytes) req.socket.destroy();
+  });
+  req.resume();
 }
 
 async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
