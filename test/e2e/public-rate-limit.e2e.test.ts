@@ -20,10 +20,13 @@ describe('per-IP limit on the OAuth endpoints', () => {
     await db?.drop();
   });
 
-  const guess = () =>
-    fetch(`${gateway.url}/oauth/token`, {
+  const guess = (url = gateway.url, forwardedFor?: string) =>
+    fetch(`${url}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+      },
       body: new URLSearchParams({
         grant_type: 'authorization_code',
         code: 'guess',
@@ -41,4 +44,24 @@ describe('per-IP limit on the OAuth endpoints', () => {
     expect(await limited.json()).toMatchObject({ error: 'slow_down' });
     expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
   });
+
+  it('should not let a client dodge the limit with X-Forwarded-For when no proxy is trusted', async () => {
+    expect((await guess(gateway.url, '203.0.113.7')).status).toBe(429);
+  });
+
+  it('should count each client behind a trusted proxy apart (TRUST_PROXY)', async () => {
+    const behindProxy = await startGateway({
+      ...db.env,
+      ADMIN_API_KEY: 'xr-e2e-admin-key-throttle-0123456',
+      RATE_LIMIT_PUBLIC_PER_MINUTE: '5',
+      TRUST_PROXY: 'loopback',
+    });
+    try {
+      for (let i = 0; i < 5; i++) expect((await guess(behindProxy.url, '203.0.113.1')).status).not.toBe(429);
+      expect((await guess(behindProxy.url, '203.0.113.1')).status).toBe(429);
+      expect((await guess(behindProxy.url, '203.0.113.2')).status).not.toBe(429);
+    } finally {
+      await behindProxy.stop();
+    }
+  }, 60_000);
 });

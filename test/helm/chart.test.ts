@@ -198,6 +198,16 @@ describe('helm chart helm/xrouter', () => {
       });
     });
 
+    it('trusts no proxy unless gateway.trustProxy names one', () => {
+      const names = deployment(objects).template.spec.containers[0].env.map((e) => e.name);
+      expect(names).not.toContain('TRUST_PROXY');
+      const behindIngress = render('-f', REQUIRED, '--set', 'gateway.trustProxy=1');
+      expect(envVar(deployment(behindIngress).template.spec.containers[0], 'TRUST_PROXY')).toEqual({
+        name: 'TRUST_PROXY',
+        value: '1',
+      });
+    });
+
     it('runs the migrations in a pre-install,pre-upgrade hook Job', () => {
       const job = find<Workload>(objects, 'Job');
       expect(job.apiVersion).toBe('batch/v1');

@@ -11,6 +11,21 @@ class AppEnv {
   MAX_BODY_SIZE?: string;
   @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
   @IsOptional() @IsString() XROUTER_CONFIG?: string;
+  @IsOptional()
+  @Matches(/^(true|false|\d+|[\w.:/,\s-]+)$/, {
+    message: 'TRUST_PROXY must be true, false, a hop count, or addresses/subnets such as loopback, 10.0.0.0/8',
+  })
+  TRUST_PROXY?: string;
+}
+
+/**
+ * Express's `trust proxy` from `TRUST_PROXY`: which proxies' `X-Forwarded-For` names the client (the address the
+ * OAuth endpoints' per-IP limit counts). Unset: nobody's — the socket's address is the client.
+ */
+export function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 export const appConfig = defineConfig('app', AppEnv, (env) => ({
@@ -22,4 +37,5 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
   /** How long in-flight requests (streams included) may take to finish after SIGTERM. */
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
   routingConfigPath: env.XROUTER_CONFIG ?? 'config/xrouter.yaml',
+  trustProxy: trustProxySetting(env.TRUST_PROXY),
 }));

@@ -91,6 +91,7 @@ async function bootstrap(): Promise<void> {
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
   app.disable('x-powered-by');
+  if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   app.set('etag', false);
   setupSwagger(app);
   drainOnSignals(app, settings.shutdownGraceMs, emulator);
