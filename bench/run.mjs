@@ -67,6 +67,9 @@ const P = {
   concurrency: [1, 16, 64],
   streamsPerRun: QUICK ? 10 : 40,
   streamRepeats: QUICK ? 1 : 3,
+  // Unpaced streams per target before the paced runs, so the stream-only code (SSE parsing and writing) is
+  // JIT-compiled as in a serving gateway rather than measured cold; the closed loop warms only the plain path.
+  streamWarmup: QUICK ? 50 : 300,
   profileS: QUICK ? 4 : 15,
   usageStepS: QUICK ? 3 : 10,
   usageRates: [5_000, 10_000, 20_000, 40_000, 80_000, 160_000],
@@ -92,7 +95,8 @@ const RUN_DIR = join(RESULTS, stamp);
 mkdirSync(RUN_DIR, { recursive: true });
 
 const log = (...parts) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
-const round = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+const round = (x, d = 2) =>
+  x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d;
 function median(values) {
   const v = values.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
   if (v.length === 0) return null;
@@ -125,11 +129,18 @@ function machine() {
 
 /** Copies dist/ (waiting up to 2 min if a build is under way) into a private directory with node_modules linked. */
 async function snapshotBuild() {
-  const entries = ['dist/apps/gateway/src/main.js', 'dist/apps/provider-emulator/src/main.js', 'dist/libs/usage/src/index.js'];
+  const entries = [
+    'dist/apps/gateway/src/main.js',
+    'dist/apps/provider-emulator/src/main.js',
+    'dist/libs/usage/src/index.js',
+  ];
   const ready = () => entries.every((e) => existsSync(join(REPO, e)));
   if (!existsSync(join(REPO, 'dist'))) throw new Error('dist/ does not exist: run `npm run build` first');
   for (let waited = 0; !ready(); waited += 2) {
-    if (waited >= 120) throw new Error(`dist/ is incomplete (${entries.filter((e) => !existsSync(join(REPO, e))).join(', ')}): run \`npm run build\``);
+    if (waited >= 120)
+      throw new Error(
+        `dist/ is incomplete (${entries.filter((e) => !existsSync(join(REPO, e))).join(', ')}): run \`npm run build\``,
+      );
     if (waited === 0) log('dist/ is incomplete (a build under way?): waiting up to 2 min');
     await sleep(2_000);
   }
@@ -146,7 +157,9 @@ async function snapshotBuild() {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'apps', 'libs'], { encoding: 'utf8' });
+    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'apps', 'libs'], {
+      encoding: 'utf8',
+    });
     if (dirty.trim()) commit += ' + uncommitted changes in apps/ libs/';
   } catch {
     // not a git checkout
@@ -343,7 +356,8 @@ async function point(target, connections, seconds) {
   const coreAfter = coreBusyTicks();
   // CPU on the gateway's core that was not the measured process: other programs on the machine (should be ~0).
   const gatewayCore = `cpu${GATEWAY_CORE ?? 0}`;
-  const foreign = (coreAfter[gatewayCore] - coreBefore[gatewayCore] - (target.name === 'direct' ? 0 : ticks)) / hz / result.seconds;
+  const foreign =
+    (coreAfter[gatewayCore] - coreBefore[gatewayCore] - (target.name === 'direct' ? 0 : ticks)) / hz / result.seconds;
   answered[target.name] = (answered[target.name] ?? 0) + result.requests;
   const cpuUsPerReq = result.ok > 0 ? ((ticks / hz) * 1e6) / result.ok : null;
   return {
@@ -432,6 +446,14 @@ function aggregate(points, targets) {
 
 async function streamSuite(targets) {
   const pooled = Object.fromEntries(targets.map((t) => [t.name, { ttfb: [], ttft: [], total: [], runs: [] }]));
+  for (const target of targets) {
+    const warmed = await runWorker(
+      'load-worker.mjs',
+      { kind: 'streams', ...target.warmup, count: P.streamWarmup, warmup: 0, seconds: 60 },
+      120,
+    );
+    log(`  warm-up ${target.name.padEnd(8)} ${warmed.streams} unpaced streams, failures ${warmed.failures}`);
+  }
   for (let r = 0; r < P.streamRepeats; r++) {
     for (const target of rotate(targets, r)) {
       const result = await runWorker(
@@ -613,7 +635,9 @@ function markdown(report) {
       'Latency in ms; added = target − direct in the same repeat.',
     '',
   );
-  out.push('| target | conc. | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | gateway CPU µs/req | failures | other load on core 0 |');
+  out.push(
+    '| target | conc. | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | gateway CPU µs/req | failures | other load on core 0 |',
+  );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of report.closedLoop) {
     out.push(
@@ -623,8 +647,12 @@ function markdown(report) {
   }
   out.push(
     '',
-    `RSS idle before the load: ${Object.entries(report.rssIdleMb).map(([k, v]) => `${k} ${v} MB`).join(', ')}; ` +
-      `after the load: ${Object.entries(report.rssAfterLoadMb).map(([k, v]) => `${k} ${v} MB`).join(', ')}.` +
+    `RSS idle before the load: ${Object.entries(report.rssIdleMb)
+      .map(([k, v]) => `${k} ${v} MB`)
+      .join(', ')}; ` +
+      `after the load: ${Object.entries(report.rssAfterLoadMb)
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join(', ')}.` +
       (report.xrouterMemory
         ? ` XRouter's V8 heap after the load: ${report.xrouterMemory.heapUsedMb} MB used of ${report.xrouterMemory.heapTotalMb} MB, external ${report.xrouterMemory.externalMb} MB.`
         : ''),
@@ -711,7 +739,10 @@ function markdown(report) {
     );
   }
   out.push('', '#### Targets', '', '| target | goal | measured | met |', '|---|---|---|---|');
-  for (const t of report.targets) out.push(`| ${t.name} | ${t.goal} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : `**no** (${t.gap})`} |`);
+  for (const t of report.targets)
+    out.push(
+      `| ${t.name} | ${t.goal} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : `**no** (${t.gap})`} |`,
+    );
   return out.join('\n');
 }
 
@@ -893,7 +924,11 @@ async function main() {
   await sleep(1_500);
   const rowsAtStart = countRequestLogs(services);
   features['usage logging (PostgreSQL)'] =
-    rowsAtStart === null ? 'request_logs table missing' : rowsAtStart > 0 ? 'on (rows seen)' : 'pending (checked after load)';
+    rowsAtStart === null
+      ? 'request_logs table missing'
+      : rowsAtStart > 0
+        ? 'on (rows seen)'
+        : 'pending (checked after load)';
   report.features = features;
 
   log('closed-loop suite');
@@ -901,7 +936,11 @@ async function main() {
   const points = await closedLoopSuite(targets);
   report.points = points;
   report.closedLoop = aggregate(points, targets);
-  report.rssAfterLoadMb = { xrouter: rssMb(xrouter.pid), portkey: rssMb(portkey.pid), emulator: rssMb(emulator.child.pid) };
+  report.rssAfterLoadMb = {
+    xrouter: rssMb(xrouter.pid),
+    portkey: rssMb(portkey.pid),
+    emulator: rssMb(emulator.child.pid),
+  };
   report.xrouterMemory = await nodeMemory(xrouter.url);
 
   // End-to-end usage rows: every XRouter request should become one row (warm-ups included) once the recorder flushed.
@@ -929,25 +968,38 @@ async function main() {
       url: `${paced.url}/mts/v1/chat/completions`,
       headers: { authorization: `Bearer ${MTS_KEY}` },
       body: STREAM_BODY,
+      warmup: {
+        url: `${emulator.url}/mts/v1/chat/completions`,
+        headers: { authorization: `Bearer ${MTS_KEY}` },
+        body: STREAM_BODY,
+      },
     },
     {
       name: 'xrouter',
       url: `${xrouter.url}/v1/chat/completions`,
       headers: { authorization: `Bearer ${loadKey}` },
       body: JSON.stringify({ ...JSON.parse(STREAM_BODY), model: PACED_MODEL }),
+      warmup: {
+        url: `${xrouter.url}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${loadKey}` },
+        body: STREAM_BODY,
+      },
     },
     {
       name: 'portkey',
       url: `${portkey.url}/v1/chat/completions`,
       headers: { ...targets[2].headers, 'x-portkey-custom-host': `${paced.url}/mts/v1` },
       body: STREAM_BODY,
+      warmup: { url: `${portkey.url}/v1/chat/completions`, headers: targets[2].headers, body: STREAM_BODY },
     },
   ]);
 
   if (SOAK) {
     log(`soak: XRouter at 64 connections for ${P.soakS} s, RSS every ${P.soakSampleS} s`);
     report.soak = await soak(targets[1]);
-    log(`  soak: ${report.soak.rps} req/s, RSS ${report.soak.rssFirstMinuteMaxMb} → ${report.soak.rssLastMinuteMaxMb} MB`);
+    log(
+      `  soak: ${report.soak.rps} req/s, RSS ${report.soak.rssFirstMinuteMaxMb} → ${report.soak.rssLastMinuteMaxMb} MB`,
+    );
   }
 
   log('stopping the gateways; usage-write benchmark (recorder alone, on the gateway core)');
@@ -964,10 +1016,13 @@ async function main() {
       };
       const runOnGatewayCore = (script, j, limit) =>
         new Promise((resolve, reject) => {
-          const child = spawn(...pinned(GATEWAY_CORE, process.execPath, [join(BENCH, 'lib', script), JSON.stringify(j)]), {
-            cwd: ROOT,
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
+          const child = spawn(
+            ...pinned(GATEWAY_CORE, process.execPath, [join(BENCH, 'lib', script), JSON.stringify(j)]),
+            {
+              cwd: ROOT,
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
           let out = '';
           let err = '';
           child.stdout.on('data', (d) => (out += d));
@@ -976,7 +1031,11 @@ async function main() {
           child.once('exit', (code) => {
             clearTimeout(timer);
             writeFileSync(join(RUN_DIR, 'usage-writer.log'), err);
-            const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+            const line = out
+              .trim()
+              .split('\n')
+              .reverse()
+              .find((l) => l.startsWith('{'));
             try {
               const parsed = JSON.parse(line);
               if (parsed.error) reject(new Error(parsed.error));

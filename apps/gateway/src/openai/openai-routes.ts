@@ -31,10 +31,9 @@ function pathOf(url: string): string {
 /**
  * `POST /v1/chat/completions` and `POST /v1/embeddings` — every LLM call — served straight on node:http, ahead of
  * express's router and Nest's guard/pipe chain, which cost about a third of the gateway's CPU per call (see
- * bench/README.md). The steps are the ones Nest runs for its routes, in the same order and with the same pieces:
- * the JSON body reader, {@link authenticateBearer}, the rate limiter's one store call, the same ValidationPipe on the
- * same DTOs, then the gateway service; every failure is answered by {@link sendOpenAiError}, the error filter's own
- * writer. Swagger describes these routes from the same DTOs (`swagger.ts`). Everything else stays with Nest.
+ * bench/README.md). The steps are the ones Nest runs for its routes, with the same pieces: {@link authenticateBearer},
+ * the rate limiter's one store call, the JSON body reader, the same ValidationPipe on the same DTOs, then the gateway
+ * service; every failure is answered by {@link sendOpenAiError}, the error filter's own writer. Swagger describes these routes from the same DTOs (`swagger.ts`). Everything else stays with Nest.
  */
 @Injectable()
 export class OpenAiRoutes {
@@ -57,24 +56,36 @@ export class OpenAiRoutes {
     return req.method === 'POST' ? this.routes.get(pathOf(req.url ?? '')) : undefined;
   }
 
-  /** Serves one request of a matched route; never rejects (failures are answered in OpenAI's envelope). */
+  /**
+   * Serves one request of a matched route; never rejects (failures are answered in OpenAI's envelope). The
+   * credential comes first (from the cache); its rate-limit store call then runs while the body is read, parsed and
+   * validated, so the round trip costs little time of its own. A limit refusal wins over a bad body, as a guard would.
+   */
   async serve(route: OpenAiRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
     labelRoute(req, route.path);
     try {
-      const raw = await readJsonBody(req, res, this.maxBodyBytes);
       const principal = await authenticateBearer(this.credentials, req.headers.authorization, {
         scopes: [route.scope],
       });
-      const limitHeaders = await this.limiter.check(principal);
-      for (const name in limitHeaders) res.setHeader(name, limitHeaders[name]);
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-        throw new GatewayError(ErrorCode.BAD_REQUEST, 'The request body must be a JSON object.');
-      }
-      const body = (await this.validation.transform(raw, { type: 'body', metatype: route.dto })) as object;
-      await route.serve(body, callerContext(principal, res), res);
+      const [limits, body] = await Promise.allSettled([
+        this.limiter.check(principal),
+        readJsonBody(req, res, this.maxBodyBytes).then((raw) => this.validated(route, raw)),
+      ]);
+      if (limits.status === 'rejected') throw limits.reason;
+      for (const name in limits.value) res.setHeader(name, limits.value[name]);
+      if (body.status === 'rejected') throw body.reason;
+      await route.serve(body.value, callerContext(principal, res), res);
     } catch (error) {
       sendOpenAiError(req, res, error);
     }
+  }
+
+  /** The body as an instance of the route's DTO, validated by the app's ValidationPipe (a 400 naming the field). */
+  private async validated(route: OpenAiRoute, raw: unknown): Promise<object> {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new GatewayError(ErrorCode.BAD_REQUEST, 'The request body must be a JSON object.');
+    }
+    return (await this.validation.transform(raw, { type: 'body', metatype: route.dto })) as object;
   }
 
   private chatCompletions(): OpenAiRoute {

@@ -29,7 +29,8 @@ export async function writeSse(
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
+  // No flushHeaders(): the router hands over a stream whose first chunk is already here, so the headers leave in the
+  // same packet as that chunk — one write, and the client's first byte is the first event, not a bare header.
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) break;
