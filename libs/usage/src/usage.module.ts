@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { REPORTING_DATA_SOURCE } from '@xrouter/database';
 import { BudgetService } from './budget.service';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import { SqlRequestLogWriter } from './request-log.writer';
@@ -9,7 +9,8 @@ import { UsageRecorder } from './usage.recorder';
 
 /**
  * Usage rows: the batched recorder, day-partition maintenance and reports. Needs `usageConfig` loaded in the
- * ConfigModule and the DatabaseModule's DataSource; raw SQL only, so no entity to register.
+ * ConfigModule and the DatabaseModule (reports and budget spend read from its reporting DataSource: the read
+ * replica when DATABASE_READ_URL is set); raw SQL only, so no entity to register.
  */
 @Module({
   providers: [
@@ -18,7 +19,7 @@ import { UsageRecorder } from './usage.recorder';
     UsageReportService,
     BudgetService,
     { provide: USAGE_WRITER, useClass: SqlRequestLogWriter },
-    { provide: USAGE_REPORT_DATA_SOURCE, useExisting: DataSource },
+    { provide: USAGE_REPORT_DATA_SOURCE, useExisting: REPORTING_DATA_SOURCE },
   ],
   exports: [UsageRecorder, UsageReportService, PartitionMaintenanceService, BudgetService],
 })
