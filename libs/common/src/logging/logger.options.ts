@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
+import { pino, type Level, type Logger, type LoggerOptions } from 'pino';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
@@ -62,31 +62,17 @@ export interface GatewayLoggers {
   requests: Logger;
 }
 
-/** Log lines gather up to this many bytes, or this long, before one `write(2)`. */
-export const LOG_BUFFER_BYTES = 4096;
-export const LOG_FLUSH_MS = 200;
-
 /**
- * The process's loggers on one stdout stream. Writes are asynchronous and buffered (sonic-boom, `sync: false`):
- * lines gather until {@link LOG_BUFFER_BYTES} or {@link LOG_FLUSH_MS} and leave in one `write(2)`, instead of one
- * system call per request line; pino writes what is left when the process exits. `pretty` pipes through
+ * The process's loggers on one stdout stream. Writes are asynchronous (sonic-boom, `sync: false`): a line is queued
+ * and written by the event loop, so under load the lines of many requests leave in one `write(2)` while the previous
+ * write is in flight, and pino flushes what is queued when the process exits. (Holding lines back for a minimum
+ * size, `minLength`, measured slower: ~420 vs ~370 CPU µs per request at 64 connections.) `pretty` pipes through
  * pino-pretty (development).
  */
 export function createLoggers(settings: LoggerSettings): GatewayLoggers {
-  let destination: DestinationStream;
-  if (settings.pretty) {
-    destination = pino.transport({ target: 'pino-pretty', options: { singleLine: true } });
-  } else {
-    const buffered = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
-    setInterval(() => {
-      try {
-        buffered.flush();
-      } catch {
-        // Already closed at exit, where pino wrote what was left.
-      }
-    }, LOG_FLUSH_MS).unref();
-    destination = buffered;
-  }
+  const destination = settings.pretty
+    ? pino.transport({ target: 'pino-pretty', options: { singleLine: true } })
+    : pino.destination({ dest: 1, sync: false });
   return {
     app: pino(rootLoggerOptions(settings), destination),
     requests: pino({ level: settings.level }, destination),
