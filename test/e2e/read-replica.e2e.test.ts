@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, databaseSettingsFromEnv, runMigrations } from '@xrouter/database';
-import { toRequestLogRow, SqlRequestLogWriter } from '@xrouter/usage';
+import { toRequestLogRow, SqlRequestLogWriter, type UsageReportRow } from '@xrouter/usage';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RunningProcess, startGateway } from '../support/processes';
 
@@ -101,7 +101,7 @@ if (process.env.DATABASE_URL) {
         headers: { authorization: `Bearer ${ADMIN_KEY}` },
       });
       expect(res.status).toBe(200);
-      const rows = (await res.json()) as { group: string; requests: number }[];
+      const rows = (await res.json()) as UsageReportRow[];
       expect(rows).toEqual([expect.objectContaining({ group: 'replica-model', requests: 1 })]);
     });
   });

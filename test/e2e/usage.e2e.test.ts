@@ -1,18 +1,12 @@
 import OpenAI from 'openai';
+import type { UsageReportRow } from '@xrouter/usage';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RunningProcess, startGateway } from '../support/processes';
 
 const ADMIN_KEY = 'xr-e2e-admin-key-usage-0123456789ab';
 
-interface ReportRow {
-  group: string | null;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  costRub: string;
-}
+/** What /admin/usage and /account/usage answer: the report service's rows, as JSON. */
+type ReportRow = UsageReportRow;
 
 /** Every request is one usage row, priced from the routing config, reported per key, model and user. */
 describe('usage rows and reports through the running gateway', () => {

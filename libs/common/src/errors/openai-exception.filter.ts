@@ -5,7 +5,7 @@ import { toGatewayError } from './to-gateway-error';
 import { GatewayError } from './gateway.error';
 
 /** Applies a GatewayError's status and headers (Retry-After in whole seconds, rounded up) to a response. */
-export function writeErrorHeaders(res: ServerResponse, error: GatewayError): void {
+function writeErrorHeaders(res: ServerResponse, error: GatewayError): void {
   if (error.retryAfterMs !== undefined)
     res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);

@@ -80,7 +80,7 @@ export function createLoggers(settings: LoggerSettings): GatewayLoggers {
 }
 
 /** The level of a request's log line: server failures are errors, client errors warnings. */
-export function requestLogLevel(status: number): Level {
+function requestLogLevel(status: number): Level {
   return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
 }
 
