@@ -2,17 +2,18 @@ import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } 
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AUTH_REQUIREMENTS, IS_PUBLIC } from './auth.constants';
-import type { Principal, Role } from './principal';
+import type { Scope } from './authority';
+import type { Principal } from './principal';
 
+/** What a route requires of the caller's authority: every listed scope (`admin` for /admin/*). */
 export interface AuthRequirements {
-  roles?: Role[];
-  scopes?: string[];
+  scopes?: Scope[];
 }
 
 /** Opens a route to anyone (health, metrics, docs, OAuth endpoints). Everything else is closed by default. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
-/** Requires a credential (and optionally roles/scopes); also marks the route as bearer-secured in Swagger. */
+/** Requires a credential (and optionally scopes); also marks the route as bearer-secured in Swagger. */
 export const Authenticated = (requirements: AuthRequirements = {}): MethodDecorator & ClassDecorator =>
   applyDecorators(SetMetadata(AUTH_REQUIREMENTS, requirements), ApiBearerAuth());
 

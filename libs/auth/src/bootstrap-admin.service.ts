@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { displayPrefix, generateApiKeySecret, hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
+import { SCOPES } from './authority';
 
 const BOOTSTRAP_EMAIL = 'admin@xrouter.local';
 const BOOTSTRAP_KEY_NAME = 'bootstrap admin key';
@@ -30,23 +31,30 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
       );
       if (this.config.adminApiKey) {
         await tx.query(
-          `INSERT INTO api_keys (user_id, name, prefix, secret_hash)
-           SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = $4)`,
-          [admin.id, BOOTSTRAP_KEY_NAME, displayPrefix(this.config.adminApiKey), hashSecret(this.config.adminApiKey)],
+          `INSERT INTO api_keys (user_id, name, prefix, secret_hash, scopes)
+           SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = $4)`,
+          [
+            admin.id,
+            BOOTSTRAP_KEY_NAME,
+            displayPrefix(this.config.adminApiKey),
+            hashSecret(this.config.adminApiKey),
+            [...SCOPES],
+          ],
         );
         return null;
       }
       const [{ count }] = await tx.query<Array<{ count: number }>>(
         `SELECT count(*)::int AS count FROM api_keys k JOIN users u ON u.id = k.user_id
-         WHERE u.role = 'admin' AND k.revoked_at IS NULL`,
+         WHERE u.role = 'admin' AND k.revoked_at IS NULL AND 'admin' = ANY (k.scopes)`,
       );
       if (count > 0) return null;
       const secret = generateApiKeySecret();
-      await tx.query(`INSERT INTO api_keys (user_id, name, prefix, secret_hash) VALUES ($1, $2, $3, $4)`, [
+      await tx.query(`INSERT INTO api_keys (user_id, name, prefix, secret_hash, scopes) VALUES ($1, $2, $3, $4, $5)`, [
         admin.id,
         BOOTSTRAP_KEY_NAME,
         displayPrefix(secret),
         hashSecret(secret),
+        [...SCOPES],
       ]);
       return secret;
     });

@@ -1,7 +1,13 @@
 import { CredentialCache } from './credential.cache';
 import type { Principal } from './principal';
 
-const principal = { kind: 'api_key', credentialId: 'k', userId: 'u', role: 'user' } as Principal;
+const principal = {
+  kind: 'api_key',
+  credentialId: 'k',
+  userId: 'u',
+  scopes: ['chat'],
+  budgets: [],
+} as unknown as Principal;
 
 describe('CredentialCache', () => {
   let now = 0;

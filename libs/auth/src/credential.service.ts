@@ -6,6 +6,7 @@ import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
 import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';
 import { CredentialCache } from './credential.cache';
+import { announceInvalidations } from './credential-invalidation';
 import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-resolver';
 import { LastUsedRecorder } from './last-used.recorder';
 import type { Principal } from './principal';
@@ -57,6 +58,12 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   async invalidate(secretHash: string): Promise<void> {
     this.cache.delete(secretHash);
     await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, secretHash);
+  }
+
+  /** Announces several changed credentials to every replica (many at once drop every cache). */
+  async invalidateMany(secretHashes: readonly string[]): Promise<void> {
+    for (const hash of secretHashes) this.cache.delete(hash);
+    await announceInvalidations(this.store, secretHashes);
   }
 
   /** Drops every cached credential on every replica (a user was disabled, say). */

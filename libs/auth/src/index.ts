@@ -16,7 +16,7 @@ export * from './password';
 export * from './principal';
 export * from './api-keys/api-key.dto';
 export * from './api-keys/api-keys.service';
-export * from './api-keys/key-policy';
+export * from './authority';
 export * from './last-used.recorder';
 export * from './users/user.dto';
 export * from './users/users.service';

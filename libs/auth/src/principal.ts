@@ -1,30 +1,33 @@
-export type Role = 'admin' | 'user';
+import type { Authority } from './authority';
+
+export type { Role } from './authority';
+
+/** Tokens and/or RUB (exact decimal string) per calendar month (UTC). */
+export interface MonthlyBudget {
+  tokens: number | null;
+  rub: string | null;
+}
+
+/** One budget a credential spends against: its own key's, an issuing key's (a shared pool), or its user's. */
+export interface BudgetPool {
+  readonly scope: 'key' | 'user';
+  readonly id: string;
+  readonly limit: MonthlyBudget;
+}
 
 /** Who is calling: what an API key or an OAuth access token resolves to. Cached; never holds the secret. */
-export interface Principal {
+export interface Principal extends Authority {
   readonly kind: 'api_key' | 'oauth';
   /** The API key's or the OAuth access token's id. */
   readonly credentialId: string;
   /** The OAuth client the token was issued to (OAuth only). */
   readonly clientId?: string;
   readonly userId: string;
-  readonly role: Role;
-  readonly scopes: readonly string[];
-  /** null = every model. */
-  readonly allowedModels: readonly string[] | null;
-  readonly rpmLimit: number | null;
-  readonly tpmLimit: number | null;
-  /** Epoch ms, or null for keys that do not expire. */
-  readonly expiresAt: number | null;
-  /** Monthly budgets of the key and of its user; null = none. */
-  readonly keyBudget: MonthlyBudget | null;
-  readonly userBudget: MonthlyBudget | null;
-}
-
-/** Tokens and/or RUB (exact decimal string) per calendar month (UTC). */
-export interface MonthlyBudget {
-  tokens: number | null;
-  rub: string | null;
+  /**
+   * Every monthly budget this credential's spend counts against: its own key's, each issuing key's (a key made by a
+   * key shares its parent's pool) and its user's. Empty = no budget applies.
+   */
+  readonly budgets: readonly BudgetPool[];
 }
 
 /** A budget from the two nullable columns, or null when neither is set. */

@@ -5,7 +5,7 @@ import { RoutingService } from '@xrouter/routing';
 import { DeploymentStatusDto } from './deployment-status.dto';
 
 @ApiTags('Admin')
-@Authenticated({ roles: ['admin'] })
+@Authenticated({ scopes: ['admin'] })
 @Controller('admin/providers')
 export class ProvidersController {
   constructor(private readonly routing: RoutingService) {}

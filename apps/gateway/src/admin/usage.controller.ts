@@ -20,7 +20,7 @@ async function answer(
 }
 
 @ApiTags('Admin: usage')
-@Authenticated({ roles: ['admin'] })
+@Authenticated({ scopes: ['admin'] })
 @Controller('admin/usage')
 export class AdminUsageController {
   constructor(private readonly reports: UsageReportService) {}

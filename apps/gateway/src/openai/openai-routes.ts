@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type Type } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { authenticateBearer, CredentialService, type KeyScope } from '@xrouter/auth';
+import { authenticateBearer, CredentialService, type Scope } from '@xrouter/auth';
 import { createValidationPipe, ErrorCode, GatewayError, sendOpenAiError, writeJson } from '@xrouter/common';
 import { labelRoute } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
@@ -16,7 +16,7 @@ import { writeSse } from './sse-writer';
 /** One POST route of the OpenAI API: its path, the scope a credential needs, its body's DTO and what serves it. */
 export interface OpenAiRoute {
   path: string;
-  scope: KeyScope;
+  scope: Scope;
   dto: Type<object>;
   serve(body: object, caller: CallerContext, res: ServerResponse): Promise<void>;
 }

@@ -13,12 +13,10 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { SCOPES, type Scope } from '../authority';
 
 /** The limits are integer columns. */
 const INT32_MAX = 2_147_483_647;
-
-export const KEY_SCOPES = ['chat', 'embeddings', 'keys'] as const;
-export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'backend prod' }) @IsString() @MinLength(1) @MaxLength(200) name!: string;
@@ -32,15 +30,17 @@ export class CreateApiKeyDto {
   user_id?: string;
 
   @ApiPropertyOptional({
-    enum: KEY_SCOPES,
+    enum: SCOPES,
     isArray: true,
     example: ['chat', 'embeddings'],
-    description: 'What the key may call; empty or omitted = everything its owner may',
+    description:
+      'What the key may call: chat, embeddings, keys (manage your own keys), admin (/admin/*; only an admin key ' +
+      'can grant it). Omitted = every scope of the credential creating it; [] = none. Never more than the creator holds.',
   })
   @IsOptional()
   @IsArray()
-  @IsIn(KEY_SCOPES, { each: true })
-  scopes?: KeyScope[];
+  @IsIn(SCOPES, { each: true })
+  scopes?: Scope[];
 
   @ApiPropertyOptional({
     example: ['GigaChat-2', 'yandexgpt-lite'],
@@ -73,7 +73,11 @@ export class ApiKeyDto {
   @ApiProperty({ example: 'xr-AbCd1234', description: 'The first characters of the key, to recognise it' })
   prefix!: string;
   @ApiProperty() user_id!: string;
-  @ApiProperty({ enum: KEY_SCOPES, isArray: true }) scopes!: string[];
+  @ApiProperty({ enum: SCOPES, isArray: true }) scopes!: string[];
+  @ApiProperty({ type: String, nullable: true, description: 'The key that made this one (it dies with it)' })
+  parent_key_id!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The OAuth access token that made this one' })
+  parent_token_id!: string | null;
   @ApiProperty({ type: [String], nullable: true }) allowed_models!: string[] | null;
   @ApiProperty({ type: Number, nullable: true }) rpm_limit!: number | null;
   @ApiProperty({ type: Number, nullable: true }) tpm_limit!: number | null;

@@ -7,7 +7,7 @@ import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
 
 @ApiTags('Admin: API keys')
-@Authenticated({ roles: ['admin'] })
+@Authenticated({ scopes: ['admin'] })
 @Controller('admin/api-keys')
 export class AdminApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -23,20 +23,20 @@ export class AdminApiKeysController {
   @ApiQuery({ name: 'user_id', required: false })
   @ApiOkResponse({ type: [ApiKeyDto] })
   list(@CurrentPrincipal() actor: Principal, @Query('user_id') userId?: string): Promise<ApiKeyDto[]> {
-    return this.keys.list(actor, userId);
+    return this.keys.list(actor, 'admin', userId);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: ApiKeyDto })
   get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.get(actor, id);
+    return this.keys.get(actor, 'admin', id);
   }
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke a key: refused on every replica within a second' })
   @ApiOkResponse({ type: ApiKeyDto })
   revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.revoke(actor, id);
+    return this.keys.revoke(actor, 'admin', id);
   }
 
   @Put(':id/budget')
@@ -54,11 +54,11 @@ export class AdminApiKeysController {
   @ApiOperation({ summary: 'Issue a new secret with the same settings and revoke the old one' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
-    return this.keys.rotate(actor, id);
+    return this.keys.rotate(actor, 'admin', id);
   }
 }
 
-/** The caller's own keys (scope `keys`; keys with no scopes have it). Never more than the calling key may do. */
+/** The caller's own keys (scope `keys`). Never more than the calling credential may do. */
 @ApiTags('Account')
 @Authenticated({ scopes: ['keys'] })
 @Controller('account/api-keys')
@@ -75,24 +75,24 @@ export class AccountApiKeysController {
   @Get()
   @ApiOkResponse({ type: [ApiKeyDto] })
   list(@CurrentPrincipal() actor: Principal): Promise<ApiKeyDto[]> {
-    return this.keys.list({ ...actor, role: 'user' });
+    return this.keys.list(actor, 'account');
   }
 
   @Get(':id')
   @ApiOkResponse({ type: ApiKeyDto })
   get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.get({ ...actor, role: 'user' }, id);
+    return this.keys.get(actor, 'account', id);
   }
 
   @Delete(':id')
   @ApiOkResponse({ type: ApiKeyDto })
   revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.revoke({ ...actor, role: 'user' }, id);
+    return this.keys.revoke(actor, 'account', id);
   }
 
   @Post(':id/rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
-    return this.keys.rotate({ ...actor, role: 'user' }, id);
+    return this.keys.rotate(actor, 'account', id);
   }
 }

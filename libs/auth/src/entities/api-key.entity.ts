@@ -6,6 +6,10 @@ export class ApiKeyEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column('uuid', { name: 'user_id' }) userId!: string;
   @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'user_id' }) user?: UserEntity;
+  /** The key that made this one (for its own user); this key dies with it and shares its budget. */
+  @Column('uuid', { name: 'parent_key_id', nullable: true }) parentKeyId!: string | null;
+  /** The OAuth access token that made this one; this key dies with it (or its grant) and never outlives it. */
+  @Column('uuid', { name: 'parent_token_id', nullable: true }) parentTokenId!: string | null;
   @Column('text') name!: string;
   @Column('text') prefix!: string;
   @Column('char', { name: 'secret_hash', length: 64, select: false }) secretHash!: string;

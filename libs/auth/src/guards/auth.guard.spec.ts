@@ -5,14 +5,12 @@ const user: Principal = {
   kind: 'api_key',
   credentialId: 'k',
   userId: 'u',
-  role: 'user',
   scopes: ['chat'],
   allowedModels: null,
   rpmLimit: null,
   tpmLimit: null,
   expiresAt: null,
-  keyBudget: null,
-  userBudget: null,
+  budgets: [],
 };
 
 describe('bearerToken', () => {
@@ -27,17 +25,20 @@ describe('bearerToken', () => {
 });
 
 describe('meetsRequirements', () => {
-  it('should refuse a user on an admin route', () => {
-    expect(meetsRequirements(user, { roles: ['admin'] })).toBe(false);
+  it('should refuse a credential without the admin scope on an admin route', () => {
+    expect(meetsRequirements({ ...user, scopes: ['chat', 'embeddings', 'keys'] }, { scopes: ['admin'] })).toBe(false);
   });
-  it('should let admins through everything', () => {
-    expect(meetsRequirements({ ...user, role: 'admin', scopes: [] }, { roles: ['admin'], scopes: ['x'] })).toBe(true);
+  it('should let a credential holding admin onto admin routes, and nowhere else without the scope', () => {
+    const admin = { ...user, scopes: ['admin'] };
+    expect(meetsRequirements(admin, { scopes: ['admin'] })).toBe(true);
+    expect(meetsRequirements(admin, { scopes: ['chat'] })).toBe(false);
   });
   it('should require each scope a scoped key lacks', () => {
     expect(meetsRequirements(user, { scopes: ['chat'] })).toBe(true);
     expect(meetsRequirements(user, { scopes: ['embeddings'] })).toBe(false);
   });
-  it('should treat a key without scopes as unrestricted', () => {
-    expect(meetsRequirements({ ...user, scopes: [] }, { scopes: ['embeddings'] })).toBe(true);
+  it('should treat a key without scopes as allowed nothing that needs one', () => {
+    expect(meetsRequirements({ ...user, scopes: [] }, { scopes: ['embeddings'] })).toBe(false);
+    expect(meetsRequirements({ ...user, scopes: [] }, {})).toBe(true);
   });
 });

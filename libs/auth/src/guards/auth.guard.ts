@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError } from '@xrouter/common';
 import { AUTH_REQUIREMENTS, IS_PUBLIC } from '../auth.constants';
 import type { AuthRequirements } from '../auth.decorators';
 import { CredentialService } from '../credential.service';
+import { permits } from '../authority';
 import type { Principal } from '../principal';
 
 /** `Authorization: Bearer <secret>` (OpenAI SDKs send this); null when absent or malformed. */
@@ -14,14 +15,9 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/** Whether the principal meets a route's requirements; admins hold every role and scope. */
+/** Whether the principal's authority holds every scope the route requires (admin routes require `admin`). */
 export function meetsRequirements(principal: Principal, requirements: AuthRequirements): boolean {
-  if (principal.role === 'admin') return true;
-  if (requirements.roles?.length && !requirements.roles.includes(principal.role)) return false;
-  if (requirements.scopes?.length && principal.scopes.length > 0) {
-    return requirements.scopes.every((scope) => principal.scopes.includes(scope));
-  }
-  return true;
+  return permits(principal, requirements.scopes ?? []);
 }
 
 /**

@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { oauthTokenLinks } from '../api-key.resolver';
+import { authorityOf } from '../authority';
 import type { CredentialResolver } from '../credential-resolver';
 import { monthlyBudget, type Principal } from '../principal';
-import { effectiveScopes } from './oauth-policy';
 import { OAuthTokenEntity } from './oauth-token.entity';
 
 /**
  * OAuth access tokens: a live (not revoked, not expired) access token of an enabled user and a registered client
- * resolves to the same principal type as an API key, with the user's role (admin only with the `admin` scope) and
- * the granted scopes that the client still holds. Refresh tokens never resolve: they are only good at the token endpoint.
+ * resolves to the same principal type as an API key. Its authority is the user's role narrowed by the OAuth ceiling
+ * (never `admin`), the client's current scopes and the granted ones. Refresh tokens never resolve: they are only
+ * good at the token endpoint.
  */
 @Injectable()
 export class OAuthAccessTokenResolver implements CredentialResolver {
@@ -28,23 +30,20 @@ export class OAuthAccessTokenResolver implements CredentialResolver {
       .andWhere('client.deleted_at IS NULL')
       .getOne();
     if (!token?.user || !token.client) return null;
-    const scopes = effectiveScopes(token.client.scopes, token.scopes);
-    if (!scopes) return null;
+    const authority = authorityOf(
+      token.user.role,
+      oauthTokenLinks(token.client.scopes, token.scopes, token.expiresAt.getTime()),
+    );
+    // A token left with no scope (an admin narrowed the client) can do nothing: it is dead.
+    if (authority.scopes.length === 0) return null;
+    const userBudget = monthlyBudget(token.user.monthlyTokenBudget, token.user.monthlyBudgetRub);
     return {
       kind: 'oauth',
       credentialId: token.id,
       clientId: token.clientId,
       userId: token.userId,
-      // An app acts as an admin only when it was registered for, and granted, the `admin` scope: approving a
-      // third-party app must never hand it the admin's full powers by accident.
-      role: token.user.role === 'admin' && scopes.includes('admin') ? 'admin' : 'user',
-      scopes,
-      allowedModels: null,
-      rpmLimit: null,
-      tpmLimit: null,
-      expiresAt: token.expiresAt.getTime(),
-      keyBudget: null,
-      userBudget: monthlyBudget(token.user.monthlyTokenBudget, token.user.monthlyBudgetRub),
+      ...authority,
+      budgets: userBudget ? [{ scope: 'user', id: token.userId, limit: userBudget }] : [],
     };
   }
 }

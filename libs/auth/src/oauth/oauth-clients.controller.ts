@@ -12,7 +12,7 @@ import { CreateOAuthClientDto, OAuthClientDto } from './oauth-client.dto';
 import { OAuthClientsService } from './oauth-clients.service';
 
 @ApiTags('Admin')
-@Authenticated({ roles: ['admin'] })
+@Authenticated({ scopes: ['admin'] })
 @Controller('admin/oauth-clients')
 export class OAuthClientsController {
   constructor(private readonly clients: OAuthClientsService) {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
+import { OAUTH_SCOPES } from '../authority';
 import { OAuthClientEntity } from './oauth-client.entity';
 import type { CreateOAuthClientDto } from './oauth-client.dto';
 import { OAuthTokenService } from './oauth-tokens.service';
@@ -16,6 +17,15 @@ export class OAuthClientsService {
   ) {}
 
   create(input: CreateOAuthClientDto): Promise<OAuthClientEntity> {
+    const outside = input.scopes.filter((scope) => !(OAUTH_SCOPES as readonly string[]).includes(scope));
+    if (outside.length > 0) {
+      throw new GatewayError(
+        ErrorCode.BAD_REQUEST,
+        `An OAuth client may be registered only for ${OAUTH_SCOPES.join(', ')} (not ${outside.join(', ')}): ` +
+          'OAuth tokens never carry admin power.',
+        { param: 'scopes' },
+      );
+    }
     return this.clients.save(
       this.clients.create({
         name: input.name,

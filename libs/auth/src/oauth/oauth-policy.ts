@@ -1,3 +1,5 @@
+import { OAUTH_SCOPES } from '../authority';
+
 /**
  * The pure decisions of the authorization server: which redirect URIs may be registered and presented, which scopes
  * a grant gets, and what a presented refresh token means. No I/O here; OAuthService wires these to the store and
@@ -47,21 +49,13 @@ export function parseScope(scope: string | undefined): string[] | null {
 }
 
 /**
- * What an authorization grants: every requested scope must be one the client is registered for (else null:
- * `invalid_scope`); asking for none means all of the client's scopes.
+ * What an authorization grants: every requested scope must be one the client is registered for and one an OAuth
+ * token may carry at all (else null: `invalid_scope`); asking for none means all of those.
  */
 export function grantScopes(clientScopes: readonly string[], requested: readonly string[]): string[] | null {
-  if (requested.length === 0) return [...clientScopes];
-  return requested.every((scope) => clientScopes.includes(scope)) ? [...requested] : null;
-}
-
-/**
- * What a token may do now: the granted scopes still within the client's (an admin may have narrowed the client).
- * null when nothing is left — an empty list would read as "unrestricted" to the guard, so such a token is dead.
- */
-export function effectiveScopes(clientScopes: readonly string[], granted: readonly string[]): string[] | null {
-  const scopes = granted.filter((scope) => clientScopes.includes(scope));
-  return scopes.length > 0 ? scopes : null;
+  const grantable = clientScopes.filter((scope) => (OAUTH_SCOPES as readonly string[]).includes(scope));
+  if (requested.length === 0) return grantable.length > 0 ? grantable : null;
+  return requested.every((scope) => grantable.includes(scope)) ? [...requested] : null;
 }
 
 /** A stored refresh token as the rotation decision sees it. */

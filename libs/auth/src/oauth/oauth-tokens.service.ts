@@ -4,7 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { STORE, type Store } from '@xrouter/store';
 import { hashSecret } from '../api-key-secret';
-import { CREDENTIAL_INVALIDATION_CHANNEL } from '../auth.constants';
+import { revokeKeyTrees } from '../api-keys/key-trees';
+import { announceInvalidations } from '../credential-invalidation';
 import { oauthConfig } from './oauth.config';
 import { OAuthError } from './oauth.error';
 import { classifyRefreshToken } from './oauth-policy';
@@ -13,8 +14,6 @@ import type { OAuthTokenKind } from './oauth-token.entity';
 /** Secret prefixes, so a leaked token is recognisable (secret scanners, support) without a lookup. */
 export const ACCESS_TOKEN_PREFIX = 'xro-';
 export const REFRESH_TOKEN_PREFIX = 'xrr-';
-/** Past this many revoked access tokens at once, every replica drops its whole credential cache instead. */
-const MAX_INDIVIDUAL_INVALIDATIONS = 100;
 
 /** Who granted what to whom: the part every token of one family shares. */
 export interface Grant {
@@ -45,21 +44,17 @@ interface RefreshRow {
   withdrawn: boolean;
 }
 
+/** `revoked`: the secret hashes of the credentials a refused refresh revoked (for the caches to forget). */
 type RefreshOutcome =
-  { decision: 'rotate'; tokens: TokenResponse } | { decision: 'reuse' | 'invalid'; revoked: RevokedRow[] };
-
-interface RevokedRow {
-  token_hash: string;
-  kind: OAuthTokenKind;
-}
+  { decision: 'rotate'; tokens: TokenResponse } | { decision: 'reuse' | 'invalid'; revoked: string[] };
 
 function newSecret(prefix: string): string {
   return prefix + randomBytes(32).toString('base64url');
 }
 
 /**
- * The token table: issuing pairs, rotating refresh tokens, revoking tokens, families and clients. Revoked access
- * tokens are announced on the credential invalidation channel, so every replica's cache forgets them at once.
+ * The token table: issuing pairs, rotating refresh tokens, revoking tokens, families and clients. A revoked access
+ * token takes the API keys it made with it; both are announced to the credential caches of every replica at once.
  */
 @Injectable()
 export class OAuthTokenService {
@@ -182,18 +177,13 @@ export class OAuthTokenService {
   }
 
   /** Revokes every token issued to a client (the client was deleted). */
-  async revokeClient(clientId: string, manager: EntityManager = this.dataSource.manager): Promise<RevokedRow[]> {
+  async revokeClient(clientId: string, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
     return this.revokeWhere(manager, 'client_id = $1', clientId);
   }
 
-  /** Tells every replica's credential cache to forget the revoked access tokens (refresh tokens are never cached). */
-  async announce(revoked: readonly RevokedRow[]): Promise<void> {
-    const hashes = revoked.filter((row) => row.kind === 'access').map((row) => row.token_hash.trim());
-    if (hashes.length > MAX_INDIVIDUAL_INVALIDATIONS) {
-      await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, '*');
-      return;
-    }
-    for (const hash of hashes) await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, hash);
+  /** Tells every replica's credential cache to forget the revoked credentials (refresh tokens are never cached). */
+  async announce(revoked: readonly string[]): Promise<void> {
+    await announceInvalidations(this.store, revoked);
   }
 
   /** A fresh family id for a new authorization. */
@@ -201,17 +191,25 @@ export class OAuthTokenService {
     return randomUUID();
   }
 
-  private revokeWhere(
+  /**
+   * Revokes the matching tokens and the API keys their access tokens made; returns the secret hashes to announce:
+   * the access tokens' and the keys'.
+   */
+  private async revokeWhere(
     manager: EntityManager,
     condition: 'family_id = $1' | 'id = $1' | 'client_id = $1',
     value: string,
-  ): Promise<RevokedRow[]> {
+  ): Promise<string[]> {
     // A CTE makes the driver return the rows, whatever it reports for a bare UPDATE … RETURNING.
-    return manager.query<RevokedRow[]>(
+    const tokens = await manager.query<Array<{ id: string; token_hash: string; kind: OAuthTokenKind }>>(
       `WITH revoked AS (
-         UPDATE oauth_tokens SET revoked_at = now() WHERE ${condition} AND revoked_at IS NULL RETURNING token_hash, kind
-       ) SELECT token_hash, kind FROM revoked`,
+         UPDATE oauth_tokens SET revoked_at = now() WHERE ${condition} AND revoked_at IS NULL
+         RETURNING id, token_hash, kind
+       ) SELECT id, token_hash, kind FROM revoked`,
       [value],
     );
+    const access = tokens.filter((row) => row.kind === 'access');
+    const keys = await revokeKeyTrees(manager, { tokenIds: access.map((row) => row.id) });
+    return [...access.map((row) => row.token_hash.trim()), ...keys];
   }
 }

@@ -6,7 +6,7 @@ import { CreateUserDto, UserDto } from './user.dto';
 import { UsersService } from './users.service';
 
 @ApiTags('Admin: users')
-@Authenticated({ roles: ['admin'] })
+@Authenticated({ scopes: ['admin'] })
 @Controller('admin/users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

@@ -2,6 +2,7 @@ import { InitialSchema1732406400000 } from './1732406400000-initial-schema';
 import { RequestLogs1732492800000 } from './1732492800000-request-logs';
 import { Oauth1732579200000 } from './1732579200000-oauth';
 import { Budgets1732665600000 } from './1732665600000-budgets';
+import { CredentialChains1732752000000 } from './1732752000000-credential-chains';
 
 /** Every migration, oldest first. Listed explicitly so the build, the CLI and tests agree without globbing. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   RequestLogs1732492800000,
   Oauth1732579200000,
   Budgets1732665600000,
+  CredentialChains1732752000000,
 ];
