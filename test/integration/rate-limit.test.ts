@@ -26,7 +26,7 @@ import {
   SkipRateLimit,
   type RateLimitSettings,
 } from '@xrouter/rate-limit';
-import { MemoryStore, RedisStore, STORE, type Store } from '@xrouter/store';
+import { LocalLimits, MemoryStore, RedisStore, STORE, type Store } from '@xrouter/store';
 import { deleteRedisKeys } from '../support/redis-cleanup';
 
 /**
@@ -50,21 +50,19 @@ const DEFAULTS: RateLimitSettings = {
   perSecond: { ratePerSec: 10, burst: 20 },
   defaultRpm: null,
   defaultTpm: null,
-  failMode: 'open',
+  failMode: 'local',
 };
 
 const principal = (overrides: Partial<Principal> = {}): Principal => ({
   kind: 'api_key',
   credentialId: randomUUID(),
   userId: 'user-1',
-  role: 'user',
-  scopes: [],
+  scopes: ['chat'],
   allowedModels: null,
   rpmLimit: null,
   tpmLimit: null,
   expiresAt: null,
-  keyBudget: null,
-  userBudget: null,
+  budgets: [],
   ...overrides,
 });
 
@@ -105,8 +103,8 @@ describe.each(variants)('rate limits on the %s store', (_kind, openReplicas) => 
   const replicas = (settings: Partial<RateLimitSettings> = {}): [RateLimitService, RateLimitService] => {
     const config = { ...DEFAULTS, ...settings };
     return [
-      new RateLimitService(stores[0], config, new XRouterMetrics(new Registry())),
-      new RateLimitService(stores[1], config, new XRouterMetrics(new Registry())),
+      new RateLimitService(stores[0], config, new XRouterMetrics(new Registry()), new LocalLimits()),
+      new RateLimitService(stores[1], config, new XRouterMetrics(new Registry()), new LocalLimits()),
     ];
   };
 
@@ -242,17 +240,18 @@ describe('rate limits while the store cannot answer', () => {
     const storeErrors = async (): Promise<number> =>
       (await metrics.storeErrors.get()).values.find((v) => v.labels.operation === 'rate_limit')?.value ?? 0;
 
-    it('should let requests through in open mode, count the errors and log one line', async () => {
-      const limiter = new RateLimitService(store, DEFAULTS, metrics);
+    it('should enforce the limit on this replica in local mode, count the errors and log one line', async () => {
+      const limiter = new RateLimitService(store, DEFAULTS, metrics, new LocalLimits());
       const caller = principal({ rpmLimit: 1, tpmLimit: 10 });
-      for (let i = 0; i < 3; i++) await expect(limiter.check(caller)).resolves.toEqual({});
+      await expect(limiter.check(caller)).resolves.toMatchObject({ 'x-ratelimit-remaining-requests': '0' });
+      for (let i = 0; i < 2; i++) await expect(limiter.check(caller)).rejects.toMatchObject({ status: 429 });
       await expect(limiter.charge(caller, 50)).resolves.toBeUndefined();
       await expect(storeErrors()).resolves.toBe(4);
       expect(rateLimitWarnings()).toHaveLength(1);
     });
 
     it('should refuse requests with 503 in closed mode, count the errors and log one line', async () => {
-      const limiter = new RateLimitService(store, { ...DEFAULTS, failMode: 'closed' }, metrics);
+      const limiter = new RateLimitService(store, { ...DEFAULTS, failMode: 'closed' }, metrics, new LocalLimits());
       for (let i = 0; i < 3; i++) {
         await expect(limiter.check(principal())).rejects.toMatchObject({
           code: ErrorCode.SERVICE_UNAVAILABLE,
@@ -310,10 +309,11 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
   @Module({
     providers: [
       { provide: STORE, useFactory: () => store },
+      { provide: LocalLimits, useFactory: () => new LocalLimits() },
       { provide: XRouterMetrics, useFactory: () => new XRouterMetrics(new Registry()) },
       { provide: rateLimitConfig.KEY, useValue: DEFAULTS },
     ],
-    exports: [STORE, XRouterMetrics, rateLimitConfig.KEY],
+    exports: [STORE, LocalLimits, XRouterMetrics, rateLimitConfig.KEY],
   })
   class TestInfrastructureModule {}
 

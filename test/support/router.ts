@@ -3,7 +3,7 @@ import { AccountRateLimiter, OpenAiCompatibleProvider, ProviderRegistry, Upstrea
 import { XRouterMetrics } from '@xrouter/metrics';
 import { BreakerRegistry, ModelCatalog, RoutingService } from '@xrouter/routing';
 import { Registry } from 'prom-client';
-import type { Store } from '@xrouter/store';
+import { LocalLimits, type Store } from '@xrouter/store';
 
 export interface TestRouter {
   router: RoutingService;
@@ -25,7 +25,7 @@ export async function buildRouter(
   const router = new RoutingService(
     new ModelCatalog(config),
     registry,
-    new AccountRateLimiter(store),
+    new AccountRateLimiter(store, new LocalLimits()),
     breakers,
     metrics,
   );

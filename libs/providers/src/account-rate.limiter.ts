@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { STORE, StoreUnavailableError, type Store } from '@xrouter/store';
+import { LocalLimits, STORE, StoreOutageLog, StoreUnavailableError, type Store } from '@xrouter/store';
 import type { DeploymentTarget } from './llm-provider.interface';
 
 export interface AccountPermit {
@@ -14,38 +14,39 @@ const ALLOWED: AccountPermit = { allowed: true, retryAfterMs: 0 };
 /**
  * Per-account request limits (`rpm` in the routing config), shared by every replica through the store: one atomic
  * `consume` per attempt, only for accounts that have a limit. Several accounts of a provider thus multiply its limit.
- * When the store is unreachable the limit is not enforced (the upstream's own 429 still is), said once in the log.
+ * When the store is unreachable each replica enforces its share of the limit alone ({@link LocalLimits}), said once
+ * in the log.
  */
 @Injectable()
 export class AccountRateLimiter {
-  private readonly logger = new Logger(AccountRateLimiter.name);
-  private storeDown = false;
+  private readonly outage: StoreOutageLog;
 
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    private readonly local: LocalLimits,
+  ) {
+    this.outage = new StoreOutageLog(
+      new Logger(AccountRateLimiter.name),
+      null,
+      'account_rate_limit',
+      'each replica enforces its share of per-account limits alone',
+    );
+  }
 
   async acquire(target: DeploymentTarget): Promise<AccountPermit> {
     const rpm = target.account.rpm;
     if (!rpm) return ALLOWED;
+    // The hash tag keeps the key on one Redis Cluster slot (it is the only key the script touches anyway).
+    const key = `account-rpm:{${target.provider.id}/${target.account.id}}`;
+    let result;
     try {
-      // The hash tag keeps the key on one Redis Cluster slot (it is the only key the script touches anyway).
-      const result = await this.store.consume(
-        `account-rpm:{${target.provider.id}/${target.account.id}}`,
-        1,
-        rpm,
-        WINDOW_MS,
-      );
-      if (this.storeDown) {
-        this.storeDown = false;
-        this.logger.log('Store reachable again: per-account limits enforced');
-      }
-      return result.allowed ? ALLOWED : { allowed: false, retryAfterMs: result.ttlMs };
+      result = await this.store.consume(key, 1, rpm, WINDOW_MS);
+      this.outage.answered();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      if (!this.storeDown) {
-        this.storeDown = true;
-        this.logger.warn('Store unreachable: per-account limits are not enforced until it is back');
-      }
-      return ALLOWED;
+      this.outage.failed(error);
+      result = await this.local.consume(key, 1, rpm, WINDOW_MS);
     }
+    return result.allowed ? ALLOWED : { allowed: false, retryAfterMs: result.ttlMs };
   }
 }

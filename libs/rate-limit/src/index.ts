@@ -6,5 +6,4 @@ export * from './rate-limit.guard';
 export * from './rate-limit.module';
 export * from './rate-limit.policy';
 export * from './rate-limit.service';
-export * from './store-outage.log';
 export * from './store-throttler.storage';

@@ -20,12 +20,12 @@ describe('rateLimitConfig', () => {
     process.env = saved;
   });
 
-  it('should default to 10 requests/s with a burst of 20, no RPM/TPM default, failing open', () => {
+  it('should default to 10 requests/s with a burst of 20, no RPM/TPM default, enforcing locally during a store outage', () => {
     expect(rateLimitConfig()).toEqual({
       perSecond: { ratePerSec: 10, burst: 20 },
       defaultRpm: null,
       defaultTpm: null,
-      failMode: 'open',
+      failMode: 'local',
       publicPerMinute: 300,
     });
   });

@@ -1,8 +1,11 @@
 import { IsIn, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { defineConfig } from '@xrouter/config';
 
-/** What the limiter does while the store cannot answer: let requests through, or refuse them with 503. */
-export type RateLimitFailMode = 'open' | 'closed';
+/**
+ * What the limiter does while the store cannot answer: enforce each limit on this replica alone (`local`: its share,
+ * `STORE_OUTAGE_LIMIT_SHARE`), or refuse requests with 503 (`closed`). Never no limit at all.
+ */
+export type RateLimitFailMode = 'local' | 'closed';
 
 class RateLimitEnv {
   /** Requests per second refilled into each credential's bucket; 0 switches the per-second limit off. */
@@ -14,7 +17,7 @@ class RateLimitEnv {
   /** Tokens per minute for keys without their own `tpm_limit`; unset = no token limit for them. */
   @IsOptional() @IsInt() @Min(1) RATE_LIMIT_DEFAULT_TPM?: number;
   @IsOptional()
-  @IsIn(['open', 'closed'], { message: 'RATE_LIMIT_FAIL_MODE must be open or closed' })
+  @IsIn(['local', 'closed'], { message: 'RATE_LIMIT_FAIL_MODE must be local or closed' })
   RATE_LIMIT_FAIL_MODE?: RateLimitFailMode;
   /** Requests per minute per client IP on public endpoints that take secrets (OAuth token, login, revoke). */
   @IsOptional() @IsInt() @Min(1) RATE_LIMIT_PUBLIC_PER_MINUTE?: number;
@@ -35,6 +38,6 @@ export const rateLimitConfig = defineConfig('rateLimit', RateLimitEnv, (env): Ra
     env.RATE_LIMIT_RPS === 0 ? null : { ratePerSec: env.RATE_LIMIT_RPS ?? 10, burst: env.RATE_LIMIT_BURST ?? 20 },
   defaultRpm: env.RATE_LIMIT_DEFAULT_RPM ?? null,
   defaultTpm: env.RATE_LIMIT_DEFAULT_TPM ?? null,
-  failMode: env.RATE_LIMIT_FAIL_MODE ?? 'open',
+  failMode: env.RATE_LIMIT_FAIL_MODE ?? 'local',
   publicPerMinute: env.RATE_LIMIT_PUBLIC_PER_MINUTE ?? 300,
 }));

@@ -6,7 +6,7 @@ const settings = (overrides: Partial<RateLimitSettings> = {}): RateLimitSettings
   perSecond: { ratePerSec: 10, burst: 20 },
   defaultRpm: null,
   defaultTpm: null,
-  failMode: 'open',
+  failMode: 'local',
   ...overrides,
 });
 

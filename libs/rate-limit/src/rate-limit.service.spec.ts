@@ -9,6 +9,7 @@ import {
   type CounterResult,
   type LimitCheck,
   type LimitsResult,
+  LocalLimits,
 } from '@xrouter/store';
 import type { RateLimitFailMode, RateLimitSettings } from './rate-limit.config';
 import { RateLimitService } from './rate-limit.service';
@@ -34,14 +35,12 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
   kind: 'api_key',
   credentialId: 'key-1',
   userId: 'user-1',
-  role: 'user',
-  scopes: [],
+  scopes: ['chat'],
   allowedModels: null,
   rpmLimit: 2,
   tpmLimit: 100,
   expiresAt: null,
-  keyBudget: null,
-  userBudget: null,
+  budgets: [],
   ...overrides,
 });
 
@@ -51,15 +50,21 @@ describe('RateLimitService', () => {
   let warn: jest.SpyInstance;
   let log: jest.SpyInstance;
 
+  const locals: LocalLimits[] = [];
   const service = (
-    failMode: RateLimitFailMode = 'open',
+    failMode: RateLimitFailMode = 'local',
     overrides: Partial<RateLimitSettings> = {},
-  ): RateLimitService =>
-    new RateLimitService(
+    share = 1,
+  ): RateLimitService => {
+    const local = new LocalLimits(share);
+    locals.push(local);
+    return new RateLimitService(
       store,
       { perSecond: null, defaultRpm: null, defaultTpm: null, failMode, ...overrides },
       metrics,
+      local,
     );
+  };
 
   const counted = async (counter: 'storeErrors' | 'rateLimitRejections'): Promise<Record<string, number>> =>
     Object.fromEntries((await metrics[counter].get()).values.map((v) => [String(Object.values(v.labels)[0]), v.value]));
@@ -75,6 +80,7 @@ describe('RateLimitService', () => {
     warn.mockRestore();
     log.mockRestore();
     await store.close();
+    await Promise.all(locals.splice(0).map((local) => local.close()));
   });
 
   it('should refuse the request past the RPM limit with 429, Retry-After and the headers', async () => {
@@ -98,7 +104,7 @@ describe('RateLimitService', () => {
   });
 
   it('should refuse once the charged tokens reached the TPM limit', async () => {
-    const limiter = service('open', { perSecond: { ratePerSec: 1_000, burst: 1_000 } });
+    const limiter = service('local', { perSecond: { ratePerSec: 1_000, burst: 1_000 } });
     const caller = principal({ rpmLimit: null });
     await limiter.charge(caller, 99);
     await expect(limiter.check(caller)).resolves.toMatchObject({ 'x-ratelimit-remaining-tokens': '1' });
@@ -109,7 +115,7 @@ describe('RateLimitService', () => {
 
   it('should write many charges of one key as one store call, and keys apart', async () => {
     const increment = jest.spyOn(store, 'increment');
-    const limiter = service('open');
+    const limiter = service('local');
     const charged = [];
     for (let i = 0; i < 50; i++) charged.push(limiter.charge(principal(), 2));
     charged.push(limiter.charge(principal({ credentialId: 'key-2' }), 7));
@@ -131,14 +137,26 @@ describe('RateLimitService', () => {
     expect(increment).not.toHaveBeenCalled();
   });
 
-  it('should let requests through without headers while the store is down in open mode, logging once', async () => {
-    const limiter = service('open');
+  it('should enforce the limits on this replica alone while the store is down in local mode, logging once', async () => {
+    const limiter = service('local');
     store.down = true;
-    for (let i = 0; i < 5; i++) await expect(limiter.check(principal())).resolves.toEqual({});
-    await expect(limiter.charge(principal(), 10)).resolves.toBeUndefined();
+    await expect(limiter.check(principal())).resolves.toMatchObject({ 'x-ratelimit-remaining-requests': '1' });
+    await expect(limiter.check(principal())).resolves.toMatchObject({ 'x-ratelimit-remaining-requests': '0' });
+    await expect(limiter.check(principal())).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED, status: 429 });
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0][0])).toContain('requests pass without rate limits');
-    await expect(counted('storeErrors')).resolves.toEqual({ rate_limit: 6 });
+    expect(String(warn.mock.calls[0][0])).toContain('enforces the whole limit alone');
+    await expect(counted('storeErrors')).resolves.toEqual({ rate_limit: 3 });
+  });
+
+  it('should cut each limit to the configured share during an outage, tokens included', async () => {
+    const limiter = service('local', {}, 0.5);
+    store.down = true;
+    const caller = principal({ rpmLimit: 10, tpmLimit: 100 });
+    for (let i = 0; i < 5; i++) await limiter.check(caller);
+    await expect(limiter.check(caller)).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED });
+    const tokens = principal({ credentialId: 'key-2', rpmLimit: null, tpmLimit: 100 });
+    await limiter.charge(tokens, 50);
+    await expect(limiter.check(tokens)).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED });
   });
 
   it('should refuse with 503 while the store is down in closed mode, logging once', async () => {
@@ -157,7 +175,7 @@ describe('RateLimitService', () => {
   });
 
   it('should log once when the store answers again, and once more on the next outage', async () => {
-    const limiter = service('open');
+    const limiter = service('local');
     store.down = true;
     await limiter.check(principal());
     store.down = false;
@@ -172,10 +190,10 @@ describe('RateLimitService', () => {
 
   it('should propagate errors that are not store outages (bugs are not limits)', async () => {
     jest.spyOn(store, 'consumeLimits').mockRejectedValueOnce(new TypeError('bad keys'));
-    await expect(service('open').check(principal())).rejects.toThrow(TypeError);
+    await expect(service('local').check(principal())).rejects.toThrow(TypeError);
   });
   it('should finish pending charges before shutdown', async () => {
-    const limiter = service('open', { perSecond: { ratePerSec: 1_000, burst: 1_000 } });
+    const limiter = service('local', { perSecond: { ratePerSec: 1_000, burst: 1_000 } });
     const caller = principal({ rpmLimit: null });
     void limiter.charge(caller, 100);
     await limiter.onApplicationShutdown();

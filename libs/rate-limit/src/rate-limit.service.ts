@@ -2,10 +2,23 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { Principal } from '@xrouter/auth';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
-import { STORE, StoreUnavailableError, type LimitsResult, type Store } from '@xrouter/store';
+import {
+  LocalLimits,
+  STORE,
+  StoreOutageLog,
+  StoreUnavailableError,
+  type LimitsResult,
+  type Store,
+} from '@xrouter/store';
 import { rateLimitConfig, type RateLimitSettings } from './rate-limit.config';
-import { decide, effectiveLimits, MINUTE_MS, planChecks, rateLimitKeys } from './rate-limit.policy';
-import { StoreOutageLog } from './store-outage.log';
+import {
+  decide,
+  effectiveLimits,
+  MINUTE_MS,
+  planChecks,
+  rateLimitKeys,
+  type EffectiveLimits,
+} from './rate-limit.policy';
 
 /** The metric label of rate-limit store failures (`xrouter_store_errors_total{operation="rate_limit"}`). */
 export const RATE_LIMIT_STORE_OPERATION = 'rate_limit';
@@ -15,6 +28,17 @@ export const RATE_LIMIT_STORE_OPERATION = 'rate_limit';
  * costs ten store calls a second instead of a thousand; its TPM window lags the truth by at most this much.
  */
 export const CHARGE_FLUSH_MS = 100;
+
+/** The limits one replica enforces alone while the store is down: each cut to its share. */
+export function localShare(limits: EffectiveLimits, local: Pick<LocalLimits, 'shareOf'>): EffectiveLimits {
+  return {
+    rpm: limits.rpm === null ? null : local.shareOf(limits.rpm),
+    tpm: limits.tpm === null ? null : local.shareOf(limits.tpm),
+    perSecond: limits.perSecond
+      ? { ratePerSec: limits.perSecond.ratePerSec, burst: local.shareOf(limits.perSecond.burst) }
+      : null,
+  };
+}
 
 /** Charges gathered for the next write, and the promise every one of them resolves with once it is written. */
 interface ChargeBatch {
@@ -26,8 +50,9 @@ interface ChargeBatch {
 /**
  * Per-credential limits on the shared store, so they hold across replicas: before a call, {@link check} decides the
  * RPM window, the per-second bucket and the TPM cap in ONE atomic store call; after it, {@link charge} adds the real
- * token count to the TPM window, gathered per key for {@link CHARGE_FLUSH_MS}. While the store is down, `RATE_LIMIT_FAIL_MODE` decides: `open` lets requests
- * through without limits, `closed` refuses them with 503.
+ * token count to the TPM window, gathered per key for {@link CHARGE_FLUSH_MS}. While the store is down,
+ * `RATE_LIMIT_FAIL_MODE` decides: `local` (the default) enforces every limit on this replica alone, cut to its share
+ * ({@link LocalLimits}); `closed` refuses requests with 503.
  */
 @Injectable()
 export class RateLimitService implements OnApplicationShutdown {
@@ -43,12 +68,15 @@ export class RateLimitService implements OnApplicationShutdown {
     @Inject(STORE) private readonly store: Store,
     @Inject(rateLimitConfig.KEY) private readonly settings: RateLimitSettings,
     private readonly metrics: XRouterMetrics,
+    private readonly local: LocalLimits,
   ) {
     this.outage = new StoreOutageLog(
       this.logger,
       metrics,
       RATE_LIMIT_STORE_OPERATION,
-      settings.failMode === 'open' ? 'requests pass without rate limits' : 'requests are refused with 503',
+      settings.failMode === 'local'
+        ? `each replica enforces ${local.share === 1 ? 'the whole' : `a ${local.share} share of each`} limit alone`
+        : 'requests are refused with 503',
     );
   }
 
@@ -58,26 +86,27 @@ export class RateLimitService implements OnApplicationShutdown {
    * `Retry-After` and the same headers) when a limit refuses, or a 503 when the store is down in closed mode.
    */
   async check(principal: Principal): Promise<Record<string, string>> {
-    const limits = effectiveLimits(principal, this.settings);
-    const planned = planChecks(principal.credentialId, limits);
+    let limits = effectiveLimits(principal, this.settings);
+    let planned = planChecks(principal.credentialId, limits);
     if (planned.length === 0) return {};
     let result: LimitsResult;
     try {
       result = await this.store.consumeLimits(planned.map((p) => p.check));
+      this.outage.answered();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.outage.failed(error);
-      if (this.settings.failMode === 'open') return {};
-      throw new GatewayError(
-        ErrorCode.SERVICE_UNAVAILABLE,
-        'Rate limits cannot be checked right now. Please retry shortly.',
-        {
-          retryAfterMs: 1_000,
-          cause: error,
-        },
-      );
+      if (this.settings.failMode === 'closed') {
+        throw new GatewayError(
+          ErrorCode.SERVICE_UNAVAILABLE,
+          'Rate limits cannot be checked right now. Please retry shortly.',
+          { retryAfterMs: 1_000, cause: error },
+        );
+      }
+      limits = localShare(limits, this.local);
+      planned = planChecks(principal.credentialId, limits);
+      result = await this.local.consumeLimits(planned.map((p) => p.check));
     }
-    this.outage.answered();
     const decision = decide(planned, limits, result);
     if (decision.allowed) return decision.headers;
     this.metrics.rateLimitRejections.inc({ kind: decision.kind });
@@ -133,6 +162,8 @@ export class RateLimitService implements OnApplicationShutdown {
     } catch (error) {
       if (error instanceof StoreUnavailableError) this.outage.failed(error);
       else this.logger.error(`Charging ${tokens} tokens failed: ${String(error)}`);
+      // The local TPM window goes on counting, so an outage does not lift the token limit either.
+      await this.local.increment(key, tokens, MINUTE_MS);
     }
   }
 }

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { XRouterMetrics } from '@xrouter/metrics';
-import { StoreUnavailableError, type Store } from '@xrouter/store';
-import { StoreOutageLog } from './store-outage.log';
+import { StoreOutageLog, StoreUnavailableError, type Store } from '@xrouter/store';
 
 /** What throttler expects back from a hit (its record type is not exported from the package's index). */
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;

@@ -8,6 +8,7 @@ import {
   OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
+import { LocalLimits } from './local-limits';
 import { MemoryStore } from './memory.store';
 import { RedisStore, redactRedisUrl } from './redis.store';
 import { DEFAULT_STORE_KEY_PREFIX, STORE, STORE_MODULE_OPTIONS } from './store.constants';
@@ -18,6 +19,8 @@ export interface StoreModuleOptions {
   redisUrl?: string | null;
   /** Prefix of every Redis key and channel (default `xr:`). */
   keyPrefix?: string;
+  /** The share of a limit each replica enforces alone while the store is down ({@link LocalLimits}); default 1. */
+  outageLimitShare?: number;
 }
 
 export interface StoreModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -37,26 +40,36 @@ export function createStore(options: StoreModuleOptions, logger = new Logger('St
   return new MemoryStore();
 }
 
-const storeProvider: Provider = {
-  provide: STORE,
-  inject: [STORE_MODULE_OPTIONS],
-  useFactory: (options: StoreModuleOptions): Store => createStore(options),
-};
+const storeProviders: Provider[] = [
+  {
+    provide: STORE,
+    inject: [STORE_MODULE_OPTIONS],
+    useFactory: (options: StoreModuleOptions): Store => createStore(options),
+  },
+  {
+    provide: LocalLimits,
+    inject: [STORE_MODULE_OPTIONS],
+    useFactory: (options: StoreModuleOptions) => new LocalLimits(options.outageLimitShare ?? 1),
+  },
+];
 
 /**
- * Provides {@link STORE} to the whole application (global): Redis when a URL is configured, else the in-process
+ * Provides {@link STORE} and {@link LocalLimits} to the whole application (global): Redis when a URL is configured, else the in-process
  * store. Being global it shuts down after the feature modules, so their last writes and unsubscribes still work.
  */
 @Module({})
 export class StoreModule implements OnApplicationShutdown {
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    private readonly localLimits: LocalLimits,
+  ) {}
 
   static forRoot(options: StoreModuleOptions = {}): DynamicModule {
     return {
       module: StoreModule,
       global: true,
-      providers: [{ provide: STORE_MODULE_OPTIONS, useValue: options }, storeProvider],
-      exports: [STORE],
+      providers: [{ provide: STORE_MODULE_OPTIONS, useValue: options }, ...storeProviders],
+      exports: [STORE, LocalLimits],
     };
   }
 
@@ -67,13 +80,13 @@ export class StoreModule implements OnApplicationShutdown {
       imports: options.imports ?? [],
       providers: [
         { provide: STORE_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-        storeProvider,
+        ...storeProviders,
       ],
-      exports: [STORE],
+      exports: [STORE, LocalLimits],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
+    await Promise.all([this.store.close(), this.localLimits.close()]);
   }
 }

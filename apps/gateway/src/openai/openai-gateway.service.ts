@@ -26,14 +26,12 @@ export interface CallerContext {
 
 const STARTED_AT = Math.floor(Date.now() / 1000);
 
-/** The key's and the user's monthly budgets, where they have one (others cost no store call). */
-export function budgetSubjects(principal: Principal): BudgetSubject[] {
-  const subjects: BudgetSubject[] = [];
-  if (principal.kind === 'api_key' && principal.keyBudget) {
-    subjects.push({ scope: 'key', id: principal.credentialId, limit: principal.keyBudget });
-  }
-  if (principal.userBudget) subjects.push({ scope: 'user', id: principal.userId, limit: principal.userBudget });
-  return subjects;
+/**
+ * Every monthly budget the caller spends against — its key's, each issuing key's pool, its user's — as the credential
+ * resolver found them (a caller without budgets costs no store call).
+ */
+export function budgetSubjects(principal: Principal): readonly BudgetSubject[] {
+  return principal.budgets;
 }
 
 /** nginx's code for "the client closed the request": what an abandoned stream's row records. */

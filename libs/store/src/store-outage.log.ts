@@ -1,6 +1,10 @@
 import type { Logger } from '@nestjs/common';
-import type { XRouterMetrics } from '@xrouter/metrics';
-import type { StoreUnavailableError } from '@xrouter/store';
+import type { StoreUnavailableError } from './store-unavailable.error';
+
+/** The one metric an outage log counts into (`XRouterMetrics.storeErrors`). */
+export interface StoreErrorCounter {
+  storeErrors: { inc(labels: { operation: string }): void };
+}
 
 /**
  * Counts every failed store call in `xrouter_store_errors_total{operation}` and logs one line when an outage starts
@@ -11,15 +15,11 @@ export class StoreOutageLog {
 
   constructor(
     private readonly logger: Logger,
-    private readonly metrics: XRouterMetrics | null,
+    private readonly metrics: StoreErrorCounter | null | undefined,
     private readonly operation: string,
     /** What happens meanwhile, for the log line (`requests pass without limits`). */
     private readonly consequence: string,
   ) {}
-
-  get isDown(): boolean {
-    return this.down;
-  }
 
   failed(error: StoreUnavailableError): void {
     this.metrics?.storeErrors.inc({ operation: this.operation });
