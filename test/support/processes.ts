@@ -88,7 +88,7 @@ export async function startGateway(
   env: Record<string, string | undefined>,
   timeoutMs = 30_000,
 ): Promise<RunningProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const clean: Record<string, string | undefined> = { ...process.env };
   for (const name of [
     'GIGACHAT_AUTH_KEY',
@@ -114,6 +114,8 @@ export async function startGateway(
         // Suites call admin endpoints back to back with one key, so the per-key per-second burst (10/s, 20) would
         // refuse some of them depending on how fast the machine is. Suites about limits set their own values.
         RATE_LIMIT_RPS: '0',
+        // The OAuth issuer is configuration, never the request's Host: the address the tests reach it on.
+        OAUTH_ISSUER: `http://127.0.0.1:${port}`,
       },
       env,
     ),
