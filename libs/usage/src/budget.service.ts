@@ -82,6 +82,8 @@ export class BudgetService {
   private readonly known = new Map<string, Spend>();
   /** Per counter key: charges this replica could not write yet. */
   private readonly unsent = new Map<string, number>();
+  /** Seeds under way on this replica, so concurrent requests of one subject wait for the same one. */
+  private readonly seeding = new Map<string, Promise<Spend>>();
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -166,9 +168,11 @@ export class BudgetService {
         this.store.get(this.key(subject, label, 'nanos')),
         this.store.get(memo),
       ]);
-      const [tokens, nanos] = read[2] === null ? await this.seed(subject, label, start) : read;
       this.answered();
-      const spend = { tokens: Number(tokens ?? 0), nanos: BigInt(nanos ?? 0) };
+      const spend =
+        read[2] === null
+          ? await this.seedOnce(subject, label, start)
+          : { tokens: Number(read[0] ?? 0), nanos: BigInt(read[1] ?? 0) };
       this.remember(memo, spend);
       return spend;
     } catch (error) {
@@ -189,11 +193,22 @@ export class BudgetService {
     }
   }
 
+  private seedOnce(subject: BudgetSubject, label: string, start: Date): Promise<Spend> {
+    const memo = this.key(subject, label, 'seeded');
+    let pending = this.seeding.get(memo);
+    if (!pending) {
+      pending = this.seed(subject, label, start).finally(() => this.seeding.delete(memo));
+      this.seeding.set(memo, pending);
+    }
+    return pending;
+  }
+
   /**
    * Adds the month's recorded usage to the counters (which hold only charges made since the store lost them, if
-   * anything), then marks the month seeded. One replica seeds; others meanwhile read the counters as they are.
+   * anything), then marks the month seeded. One replica seeds; another that finds it under way decides from the
+   * database itself meanwhile (read only), never from counters that may have started over.
    */
-  private async seed(subject: BudgetSubject, label: string, start: Date): Promise<[string | null, string | null]> {
+  private async seed(subject: BudgetSubject, label: string, start: Date): Promise<Spend> {
     const tokensKey = this.key(subject, label, 'tokens');
     const nanosKey = this.key(subject, label, 'nanos');
     const marker = this.key(subject, label, 'seeded');
@@ -212,8 +227,11 @@ export class BudgetService {
       } finally {
         await lock.release();
       }
+    } else if ((await this.store.get(marker)) === null) {
+      return this.fromDatabase(subject, start);
     }
-    return Promise.all([this.store.get(tokensKey), this.store.get(nanosKey)]);
+    const [tokens, nanos] = await Promise.all([this.store.get(tokensKey), this.store.get(nanosKey)]);
+    return { tokens: Number(tokens ?? 0), nanos: BigInt(nanos ?? 0) };
   }
 
   /**
