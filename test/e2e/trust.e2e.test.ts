@@ -177,6 +177,24 @@ describe('trust: no credential does or spends more than its issuer allowed', () 
     );
   });
 
+  it('should make child keys share their parent key’s request limit instead of multiplying it', async () => {
+    const userId = await newUser('rpm-pool@example.com');
+    const parent = await mint(ADMIN_KEY, '/admin/api-keys', { user_id: userId, rpm_limit: 6 });
+    // The two calls that make the children count against the parent's window too.
+    const children = [await mint(parent.key, '/account/api-keys'), await mint(parent.key, '/account/api-keys')];
+    expect(children.map((c) => c.rpm_limit)).toEqual([6, 6]);
+    const statuses = [];
+    for (const key of [children[0].key, children[1].key, children[0].key, parent.key, children[1].key]) {
+      statuses.push(await chat(key));
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+    const refused = await call(children[0].key, 'POST', '/v1/chat/completions', {
+      model: 'mws-gpt-alpha',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect((refused.json.error as Json).message).toContain(`shared with the key ${parent.id}`);
+  });
+
   /** A small seeded generator, so the enumeration is the same every run. */
   function generator(seed: number) {
     let state = seed;

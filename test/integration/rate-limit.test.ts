@@ -63,6 +63,7 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
   tpmLimit: null,
   expiresAt: null,
   budgets: [],
+  issuers: [],
   ...overrides,
 });
 

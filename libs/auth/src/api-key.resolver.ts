@@ -100,7 +100,10 @@ export class ApiKeyResolver implements CredentialResolver {
     }
     const userBudget = monthlyBudget(key.user_token_budget, key.user_budget_rub);
     if (userBudget) budgets.push({ scope: 'user', id: key.user_id, limit: userBudget });
-    return { kind: 'api_key', credentialId: key.id, userId: key.user_id, ...authority, budgets };
+    const issuers = chain
+      .slice(0, -1)
+      .map((link) => ({ id: link.id, rpmLimit: link.rpm_limit, tpmLimit: link.tpm_limit }));
+    return { kind: 'api_key', credentialId: key.id, userId: key.user_id, ...authority, budgets, issuers };
   }
 
   /**

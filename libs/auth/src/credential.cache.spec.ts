@@ -7,6 +7,7 @@ const principal = {
   userId: 'u',
   scopes: ['chat'],
   budgets: [],
+  issuers: [],
 } as unknown as Principal;
 
 describe('CredentialCache', () => {

@@ -15,6 +15,13 @@ export interface BudgetPool {
   readonly limit: MonthlyBudget;
 }
 
+/** A key above the caller (it made the caller, or made a key that did): its limits bind the caller's requests too. */
+export interface IssuingKey {
+  readonly id: string;
+  readonly rpmLimit: number | null;
+  readonly tpmLimit: number | null;
+}
+
 /** Who is calling: what an API key or an OAuth access token resolves to. Cached; never holds the secret. */
 export interface Principal extends Authority {
   readonly kind: 'api_key' | 'oauth';
@@ -28,6 +35,11 @@ export interface Principal extends Authority {
    * key shares its parent's pool) and its user's. Empty = no budget applies.
    */
   readonly budgets: readonly BudgetPool[];
+  /**
+   * The keys above this one, the root first (empty for a root key and for OAuth tokens): a key's request and token
+   * limits are one pool for the key and every key it made, like its budget.
+   */
+  readonly issuers: readonly IssuingKey[];
 }
 
 /** A budget from the two nullable columns, or null when neither is set. */

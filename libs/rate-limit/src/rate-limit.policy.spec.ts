@@ -1,6 +1,14 @@
 import type { LimitCheckResult, LimitsResult } from '@xrouter/store';
 import type { RateLimitSettings } from './rate-limit.config';
-import { decide, effectiveLimits, planChecks, rateLimitKeys, type EffectiveLimits } from './rate-limit.policy';
+import {
+  decide,
+  effectiveLimits,
+  limitPools,
+  limitTag,
+  planChecks,
+  rateLimitKeys,
+  type EffectiveLimits,
+} from './rate-limit.policy';
 
 const settings = (overrides: Partial<RateLimitSettings> = {}): RateLimitSettings => ({
   perSecond: { ratePerSec: 10, burst: 20 },
@@ -58,6 +66,48 @@ describe('planChecks', () => {
       name: 'rpm',
       check: { type: 'window', key: 'rl:{k}:rpm', cost: 1, limit: 60, windowMs: 60_000 },
     });
+  });
+});
+
+describe('limit pools', () => {
+  it('should tag every counter of a key tree with its root, and a root key as before', () => {
+    expect(rateLimitKeys('child', 'root')).toEqual({
+      rpm: 'rl:{root}:child:rpm',
+      burst: 'rl:{root}:child:burst',
+      tpm: 'rl:{root}:child:tpm',
+    });
+    expect(rateLimitKeys('root', 'root').rpm).toBe('rl:{root}:rpm');
+  });
+
+  it('should count a request against every issuing key with a limit, on the keys those keys use themselves', () => {
+    const principal = {
+      credentialId: 'grandchild',
+      issuers: [
+        { id: 'root', rpmLimit: 60, tpmLimit: null },
+        { id: 'child', rpmLimit: null, tpmLimit: null },
+      ],
+    };
+    const pools = limitPools(principal);
+    expect(pools).toEqual([{ id: 'root', rpm: 60, tpm: null }]);
+    const planned = planChecks('grandchild', { rpm: 60, tpm: 100, perSecond: null }, pools, limitTag(principal));
+    expect(planned.map((p) => [p.name, p.check.key])).toEqual([
+      ['rpm', 'rl:{root}:grandchild:rpm'],
+      ['tpm', 'rl:{root}:grandchild:tpm'],
+      ['pool_rpm', 'rl:{root}:rpm'],
+    ]);
+  });
+
+  it('should name the shared limit when it refuses', () => {
+    const limits: EffectiveLimits = { rpm: 60, tpm: null, perSecond: null };
+    const planned = planChecks('child', limits, [{ id: 'root', rpm: 5, tpm: null }], 'root');
+    const decision = decide(planned, limits, { allowed: false, checks: [state(true, 50, 1), state(false, 0, 30_000)] });
+    expect(decision).toMatchObject({
+      allowed: false,
+      refusedBy: 'pool_rpm',
+      kind: 'requests',
+      headers: { 'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0' },
+    });
+    expect(decision.allowed || decision.message).toContain('shared with the key root');
   });
 });
 

@@ -41,6 +41,7 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
   tpmLimit: 100,
   expiresAt: null,
   budgets: [],
+  issuers: [],
   ...overrides,
 });
 

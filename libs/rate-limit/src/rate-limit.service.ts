@@ -14,6 +14,8 @@ import { rateLimitConfig, type RateLimitSettings } from './rate-limit.config';
 import {
   decide,
   effectiveLimits,
+  limitPools,
+  limitTag,
   MINUTE_MS,
   planChecks,
   rateLimitKeys,
@@ -87,7 +89,9 @@ export class RateLimitService implements OnApplicationShutdown {
    */
   async check(principal: Principal): Promise<Record<string, string>> {
     let limits = effectiveLimits(principal, this.settings);
-    let planned = planChecks(principal.credentialId, limits);
+    const tag = limitTag(principal);
+    let pools = limitPools(principal);
+    let planned = planChecks(principal.credentialId, limits, pools, tag);
     if (planned.length === 0) return {};
     let result: LimitsResult;
     try {
@@ -104,7 +108,12 @@ export class RateLimitService implements OnApplicationShutdown {
         );
       }
       limits = localShare(limits, this.local);
-      planned = planChecks(principal.credentialId, limits);
+      pools = pools.map((pool) => ({
+        id: pool.id,
+        rpm: pool.rpm === null ? null : this.local.shareOf(pool.rpm),
+        tpm: pool.tpm === null ? null : this.local.shareOf(pool.tpm),
+      }));
+      planned = planChecks(principal.credentialId, limits, pools, tag);
       result = await this.local.consumeLimits(planned.map((p) => p.check));
     }
     const decision = decide(planned, limits, result);
@@ -124,10 +133,14 @@ export class RateLimitService implements OnApplicationShutdown {
    */
   charge(principal: Principal, totalTokens: number): Promise<void> {
     const { tpm } = effectiveLimits(principal, this.settings);
+    const tag = limitTag(principal);
+    const keys = limitPools(principal)
+      .filter((pool) => pool.tpm !== null)
+      .map((pool) => rateLimitKeys(pool.id, tag).tpm);
+    if (tpm !== null) keys.push(rateLimitKeys(principal.credentialId, tag).tpm);
     const tokens = Math.ceil(totalTokens);
-    if (tpm === null || !Number.isSafeInteger(tokens) || tokens <= 0) return Promise.resolve();
-    const key = rateLimitKeys(principal.credentialId).tpm;
-    this.pendingTokens.set(key, (this.pendingTokens.get(key) ?? 0) + tokens);
+    if (keys.length === 0 || !Number.isSafeInteger(tokens) || tokens <= 0) return Promise.resolve();
+    for (const key of keys) this.pendingTokens.set(key, (this.pendingTokens.get(key) ?? 0) + tokens);
     this.batch ??= this.startBatch();
     return this.batch.written;
   }

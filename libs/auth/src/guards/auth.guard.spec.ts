@@ -11,6 +11,7 @@ const user: Principal = {
   tpmLimit: null,
   expiresAt: null,
   budgets: [],
+  issuers: [],
 };
 
 describe('bearerToken', () => {

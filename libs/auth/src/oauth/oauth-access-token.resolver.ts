@@ -44,6 +44,7 @@ export class OAuthAccessTokenResolver implements CredentialResolver {
       userId: token.userId,
       ...authority,
       budgets: userBudget ? [{ scope: 'user', id: token.userId, limit: userBudget }] : [],
+      issuers: [],
     };
   }
 }
