@@ -13,6 +13,7 @@ const WORKERS = 4;
 /** The fields these tests read from the gateway's answers. */
 interface Json {
   id: string;
+  disabled: boolean;
   key: string;
   revoked_at: string | null;
   usage: { total_tokens: number };
@@ -181,6 +182,9 @@ describe('store outage: Redis killed mid-load and restarted empty', () => {
       expect(revoke.json.error.code).toBe('service_unavailable');
       expect((await call(ADMIN_KEY, 'GET', `/admin/api-keys/${created.json.id}`)).json.revoked_at).toBeNull();
       expect((await chat(created.json.key)).status).toBe(200);
+      const disable = await call(ADMIN_KEY, 'POST', `/admin/users/${user.id}/disable`);
+      expect(disable.status).toBe(503);
+      expect((await call(ADMIN_KEY, 'GET', `/admin/users/${user.id}`)).json).toMatchObject({ disabled: false });
 
       await redis.start();
       await new Promise((r) => setTimeout(r, 1_000));

@@ -6,7 +6,7 @@ import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
 import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';
 import { CredentialCache } from './credential.cache';
-import { announceInvalidations } from './credential-invalidation';
+import { announceInvalidations, assertCanAnnounce } from './credential-invalidation';
 import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-resolver';
 import { LastUsedRecorder } from './last-used.recorder';
 import type { Principal } from './principal';
@@ -58,6 +58,11 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   async invalidate(secretHash: string): Promise<void> {
     this.cache.delete(secretHash);
     await this.store.publish(CREDENTIAL_INVALIDATION_CHANNEL, secretHash);
+  }
+
+  /** See {@link assertCanAnnounce}: a 503 before anything is written while the store cannot carry the news. */
+  assertCanAnnounce(): Promise<void> {
+    return assertCanAnnounce(this.store);
   }
 
   /** Announces several changed credentials to every replica (many at once drop every cache). */

@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
-import { STORE, StoreUnavailableError, type Store } from '@xrouter/store';
+import { StoreUnavailableError } from '@xrouter/store';
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../api-key-secret';
 import { covers, grantFrom, narrow, permits, roleAuthority, type Authority, type Grant } from '../authority';
 import { CredentialService } from '../credential.service';
@@ -70,7 +70,6 @@ export class ApiKeysService {
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     private readonly dataSource: DataSource,
     private readonly credentials: CredentialService,
-    @Inject(STORE) private readonly store: Store,
   ) {}
 
   async create(actor: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
@@ -129,7 +128,7 @@ export class ApiKeysService {
   /** Sets or clears the key's monthly budget (admins); takes effect on every replica at once. */
   async setBudget(actor: Principal, id: string, budget: BudgetDto): Promise<ApiKeyDto> {
     const key = await this.findVisible(actor, 'admin', id, true);
-    await this.assertStoreReachable();
+    await this.credentials.assertCanAnnounce();
     if (budget.monthly_token_budget !== undefined)
       key.monthlyTokenBudget = budget.monthly_token_budget?.toString() ?? null;
     if (budget.monthly_budget_rub !== undefined) key.monthlyBudgetRub = budget.monthly_budget_rub;
@@ -146,7 +145,7 @@ export class ApiKeysService {
   async revoke(actor: Principal, door: KeyDoor, id: string): Promise<ApiKeyDto> {
     const key = await this.findVisible(actor, door, id, true);
     if (door !== 'admin') this.assertCovers(actor, key, 'revoke');
-    await this.assertStoreReachable();
+    await this.credentials.assertCanAnnounce();
     const hashes = await this.dataSource.transaction((tx) => revokeKeyTrees(tx, { keyIds: [key.id] }));
     await this.announce(hashes);
     return toApiKeyDto((await this.keys.findOneBy({ id: key.id })) ?? key);
@@ -160,7 +159,7 @@ export class ApiKeysService {
     const key = await this.findVisible(actor, door, id, true);
     if (key.revokedAt) throw new GatewayError(ErrorCode.BAD_REQUEST, 'A revoked key cannot be rotated');
     this.assertCovers(actor, key, 'rotate');
-    await this.assertStoreReachable();
+    await this.credentials.assertCanAnnounce();
     const secret = generateApiKeySecret();
     const result = await this.keys.update(
       { id: key.id, revokedAt: IsNull() },
@@ -178,23 +177,6 @@ export class ApiKeysService {
       throw new GatewayError(
         ErrorCode.FORBIDDEN,
         `This credential cannot ${action} a key that may do more than it may (scopes, models, limits or expiry)`,
-      );
-    }
-  }
-
-  /**
-   * Changes that must reach every replica's credential cache are refused with 503 before anything is written while
-   * the store cannot carry the announcement.
-   */
-  private async assertStoreReachable(): Promise<void> {
-    try {
-      await this.store.ping();
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      throw new GatewayError(
-        ErrorCode.SERVICE_UNAVAILABLE,
-        'Key changes are paused while the shared store is unreachable; nothing was changed. Retry shortly.',
-        { retryAfterMs: 1_000, cause: error },
       );
     }
   }

@@ -41,6 +41,7 @@ export class OAuthClientsService {
   }
 
   async delete(id: string): Promise<void> {
+    await this.tokens.assertCanAnnounce();
     const revoked = await this.dataSource.transaction(async (tx) => {
       const result = await tx.update(OAuthClientEntity, { id, deletedAt: IsNull() }, { deletedAt: () => 'now()' });
       if (!result.affected) throw new GatewayError(ErrorCode.NOT_FOUND, `No OAuth client '${id}'.`, { param: 'id' });

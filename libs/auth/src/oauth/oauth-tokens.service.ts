@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { STORE, type Store } from '@xrouter/store';
 import { hashSecret } from '../api-key-secret';
 import { revokeKeyTrees } from '../api-keys/key-trees';
-import { announceInvalidations } from '../credential-invalidation';
+import { announceInvalidations, assertCanAnnounce } from '../credential-invalidation';
 import { oauthConfig } from './oauth.config';
 import { OAuthError } from './oauth.error';
 import { classifyRefreshToken } from './oauth-policy';
@@ -179,6 +179,11 @@ export class OAuthTokenService {
   /** Revokes every token issued to a client (the client was deleted). */
   async revokeClient(clientId: string, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
     return this.revokeWhere(manager, 'client_id = $1', clientId);
+  }
+
+  /** A 503 before anything is written while the store cannot announce revocations. */
+  assertCanAnnounce(): Promise<void> {
+    return assertCanAnnounce(this.store);
   }
 
   /** Tells every replica's credential cache to forget the revoked credentials (refresh tokens are never cached). */

@@ -63,6 +63,7 @@ export class UsersService {
 
   async setDisabled(id: string, disabled: boolean): Promise<UserDto> {
     const user = await this.find(id);
+    await this.credentials.assertCanAnnounce();
     user.disabledAt = disabled ? (user.disabledAt ?? new Date()) : null;
     await this.users.save(user);
     // Every cached credential may belong to this user: drop them all, everywhere (a rare admin action).
@@ -73,6 +74,7 @@ export class UsersService {
   /** Sets or clears the user's monthly budget (covering all their keys and tokens). */
   async setBudget(id: string, budget: BudgetDto): Promise<UserDto> {
     const user = await this.find(id);
+    await this.credentials.assertCanAnnounce();
     if (budget.monthly_token_budget !== undefined)
       user.monthlyTokenBudget = budget.monthly_token_budget?.toString() ?? null;
     if (budget.monthly_budget_rub !== undefined) user.monthlyBudgetRub = budget.monthly_budget_rub;

@@ -1,4 +1,5 @@
 import { BadRequestException, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { StoreUnavailableError } from '@xrouter/store';
 import { describeErrorCode, ErrorCode } from './error-code';
 import { GatewayError } from './gateway.error';
 import { toOpenAiErrorBody } from './openai-error-body';
@@ -11,6 +12,7 @@ describe('toGatewayError', () => {
     [new BadRequestException('bad'), ErrorCode.BAD_REQUEST, 400],
     [{ type: 'entity.parse.failed', status: 400, message: 'Unexpected token' }, ErrorCode.INVALID_JSON, 400],
     [{ type: 'entity.too.large', status: 413 }, ErrorCode.PAYLOAD_TOO_LARGE, 413],
+    [new StoreUnavailableError('publish', new Error('ECONNREFUSED')), ErrorCode.SERVICE_UNAVAILABLE, 503],
     [new Error('secret internals'), ErrorCode.INTERNAL, 500],
   ])('should map %p to %s', (input, code, status) => {
     const error = toGatewayError(input);

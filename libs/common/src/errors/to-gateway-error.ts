@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { StoreUnavailableError } from '@xrouter/store';
 import { ErrorCode } from './error-code';
 import { GatewayError } from './gateway.error';
 
@@ -41,6 +42,12 @@ function httpExceptionMessage(exception: HttpException): string {
  */
 export function toGatewayError(exception: unknown): GatewayError {
   if (exception instanceof GatewayError) return exception;
+  if (exception instanceof StoreUnavailableError) {
+    return new GatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The shared store is unreachable; retry shortly.', {
+      retryAfterMs: 1_000,
+      cause: exception,
+    });
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
