@@ -147,12 +147,16 @@ describe('first request end to end (bundled emulators, official openai client)',
     const live = await fetch(`${gateway.url}/health/live`);
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: 'ok' });
-    for (const path of ['/health/ready', '/health']) {
+    const expected: Record<string, string[]> = {
+      '/health/ready': ['event_loop', 'lifecycle'],
+      '/health': ['database', 'event_loop', 'lifecycle', 'providers', 'store'],
+    };
+    for (const [path, checks] of Object.entries(expected)) {
       const res = await fetch(`${gateway.url}${path}`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { status: string; details: Record<string, { status: string }> };
       expect(body.status).toBe('ok');
-      expect(Object.keys(body.details).sort()).toEqual(['database', 'lifecycle', 'providers', 'store']);
+      expect(Object.keys(body.details).sort()).toEqual(checks);
     }
   });
 

@@ -45,11 +45,11 @@ describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
     return (await res.json()) as Record<string, unknown>;
   }
 
-  const ask = (key: string, url: string) =>
+  const ask = (key: string, url: string, model = 'mws-gpt-alpha') =>
     fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
     });
 
   it('should refuse a key revoked through one replica on every replica within a second', async () => {
@@ -124,4 +124,39 @@ describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
     }
     expect(rows).toBe(statuses.length);
   }, 30_000);
+
+  // Last: it leaves the failing deployment's breaker open for its cooldown.
+  it('should keep every replica ready and every other provider answering while one provider fails entirely', async () => {
+    const { key } = (await admin('POST', '/admin/api-keys', { name: 'outage' })) as { key: string };
+    const injected = await fetch(`${cluster.emulator.url}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'mts', fault: 'status=503', rate: 1 }),
+    });
+    expect(injected.status).toBe(201);
+    // The replicas still running (an earlier test stops one).
+    const replicas = cluster.replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    expect(replicas.length).toBeGreaterThanOrEqual(2);
+    try {
+      // Enough failures through each replica to open the (shared) breaker of the failing deployment.
+      for (const replica of replicas) {
+        for (let i = 0; i < 3; i++) expect((await ask(key, replica.url)).status).toBeGreaterThanOrEqual(500);
+      }
+      for (const replica of replicas) {
+        expect((await fetch(`${replica.url}/health/ready`)).status).toBe(200);
+        const health = (await (await fetch(`${replica.url}/health`)).json()) as {
+          status: string;
+          details: { providers: { unroutable: string[] } };
+        };
+        expect(health.status).toBe('degraded');
+        expect(health.details.providers.unroutable).toEqual(['mws-gpt-alpha']);
+        const other = await ask(key, replica.url, 't-pro');
+        expect({ status: other.status, body: await other.text() }).toMatchObject({ status: 200 });
+      }
+      const throughNginx = await Promise.all(Array.from({ length: 30 }, () => ask(key, cluster.url, 't-pro')));
+      expect(throughNginx.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+    } finally {
+      await fetch(`${cluster.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+    }
+  });
 });

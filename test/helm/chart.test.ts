@@ -26,6 +26,7 @@ const ALLOWED_METRICS = new Set([
   'xrouter_upstream_time_to_first_token_seconds_bucket',
   'xrouter_circuit_breaker_state',
   'xrouter_circuit_breaker_transitions_total',
+  'xrouter_dependency_up',
   'xrouter_routing_retries_total',
   'xrouter_routing_fallbacks_total',
   'xrouter_usage_buffer_rows',
@@ -309,6 +310,7 @@ describe('helm chart helm/xrouter', () => {
           'XRouterHighErrorRate',
           'XRouterHighLatencyP95',
           'XRouterCircuitBreakerOpen',
+          'XRouterDependencyDown',
           'XRouterUsageRowsDropped',
         ]),
       );

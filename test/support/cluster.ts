@@ -7,7 +7,7 @@ import { freePort, RunningProcess, startEmulator, startGateway, writeRoutingConf
 /**
  * The production topology on one machine: three gateway processes sharing one PostgreSQL and one Redis, behind
  * nginx (round-robin, passive health checks, retry on connection failure), all on loopback, with one provider
- * emulator as their upstream. Used by the multi-replica tests; `startCluster()` also works from a REPL.
+ * emulator (two of its providers: MTS and T-Bank) as their upstream. Used by the multi-replica tests; `startCluster()` also works from a REPL.
  */
 export interface Cluster {
   /** nginx, the address clients use. */
@@ -52,7 +52,8 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`)
       proxy_buffering off;
       proxy_read_timeout 300s;
       # A replica that refuses, resets or is going away: try the next one, POSTs included (nothing reached a model).
-      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+      # Not on 503: that is a provider's outage, the same on every replica, and must not mark replicas as failed.
+      proxy_next_upstream error timeout http_502 non_idempotent;
       proxy_next_upstream_tries 3;
     }
   }
@@ -70,10 +71,18 @@ providers:
     profile: mts
     base_url: ${emulator.url}/mts/v1
     accounts: [{ id: main, api_key: emulator-mts-key }]
+  - id: tbank
+    type: openai
+    profile: tbank
+    base_url: ${emulator.url}/tbank/v1
+    accounts: [{ id: main, api_key: emulator-tbank-key }]
 models:
   - name: mws-gpt-alpha
     deployments: [{ provider: mts, model: mws-gpt-alpha }]
     pricing: { prompt_per_1k: 0.15, completion_per_1k: 0.3 }
+  - name: t-pro
+    deployments: [{ provider: tbank, model: t-tech/T-pro-it-2.0 }]
+    pricing: { prompt_per_1k: 0.2, completion_per_1k: 0.4 }
 `);
   const gateways: RunningProcess[] = [];
   const shared = {

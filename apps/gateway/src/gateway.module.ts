@@ -3,7 +3,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { authConfig, AuthModule, oauthConfig } from '@xrouter/auth';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
-import { HealthModule } from '@xrouter/health';
+import { healthConfig, HealthModule } from '@xrouter/health';
 import { MetricsModule } from '@xrouter/metrics';
 import { rateLimitConfig, RateLimitModule } from '@xrouter/rate-limit';
 import { RoutingModule } from '@xrouter/routing';
@@ -11,6 +11,7 @@ import { storeConfig, StoreModule } from '@xrouter/store';
 import { usageConfig } from '@xrouter/usage';
 import { appConfig } from './app.config';
 import { AdminModule } from './admin/admin.module';
+import { DependencyReport } from './health/dependency.report';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { OpenAiModule } from './openai/openai.module';
@@ -24,6 +25,7 @@ export const CONFIG_NAMESPACES = [
   oauthConfig,
   usageConfig,
   rateLimitConfig,
+  healthConfig,
 ];
 
 @Module({})
@@ -32,6 +34,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       controllers: [HealthController],
+      providers: [DependencyReport],
       imports: [
         ConfigModule.forRoot({
           isGlobal: true,

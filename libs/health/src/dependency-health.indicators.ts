@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { STORE, type Store } from '@xrouter/store';
+import { EventLoopMonitor } from './event-loop.monitor';
+import { healthConfig } from './health.config';
 import { ShutdownState } from './shutdown.state';
 import { withTimeout } from './with-timeout';
 
@@ -61,5 +64,22 @@ export class ShutdownHealthIndicator {
   check(key = 'lifecycle'): HealthIndicatorResult {
     const indicator = this.health.check(key);
     return this.state.isDraining ? indicator.down({ message: 'shutting down' }) : indicator.up();
+  }
+}
+
+/** Down while this process's event loop lags past `READINESS_MAX_EVENT_LOOP_LAG_MS`. */
+@Injectable()
+export class EventLoopHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly monitor: EventLoopMonitor,
+    @Inject(healthConfig.KEY) private readonly settings: ConfigType<typeof healthConfig>,
+  ) {}
+
+  check(key = 'event_loop'): HealthIndicatorResult {
+    const indicator = this.health.check(key);
+    const lagMs = Math.round(this.monitor.lagMs());
+    const details = { lag_ms: lagMs, max_lag_ms: this.settings.maxEventLoopLagMs };
+    return lagMs <= this.settings.maxEventLoopLagMs ? indicator.up(details) : indicator.down(details);
   }
 }

@@ -15,6 +15,7 @@ export class XRouterMetrics {
   readonly upstreamDuration: Histogram<'provider' | 'model' | 'outcome'>;
   readonly upstreamTimeToFirstToken: Histogram<'provider' | 'model'>;
   readonly breakerState: Gauge<'deployment'>;
+  readonly dependencyUp: Gauge<'dependency'>;
   readonly breakerTransitions: Counter<'deployment' | 'to'>;
   readonly retries: Counter<'model'>;
   readonly tokens: Counter<'provider' | 'model' | 'kind'>;
@@ -129,6 +130,12 @@ export class XRouterMetrics {
       name: 'xrouter_rate_limit_rejections_total',
       help: 'Requests refused with 429 by the per-key rate limits, by the limit that refused (requests or tokens)',
       labelNames: ['kind'],
+      registers,
+    });
+    this.dependencyUp = new Gauge({
+      name: 'xrouter_dependency_up',
+      help: 'Whether a shared dependency answered its last check (1) or not (0): database, store. Never readiness.',
+      labelNames: ['dependency'],
       registers,
     });
     this.storeErrors = new Counter({
