@@ -16,6 +16,7 @@ export class XRouterMetrics {
   readonly upstreamTimeToFirstToken: Histogram<'provider' | 'model'>;
   readonly breakerState: Gauge<'deployment'>;
   readonly dependencyUp: Gauge<'dependency'>;
+  readonly credentialsRejected: Gauge<'provider' | 'account'>;
   readonly breakerTransitions: Counter<'deployment' | 'to'>;
   readonly retries: Counter<'model'>;
   readonly tokens: Counter<'provider' | 'model' | 'kind'>;
@@ -136,6 +137,12 @@ export class XRouterMetrics {
       name: 'xrouter_dependency_up',
       help: 'Whether a shared dependency answered its last check (1) or not (0): database, store. Never readiness.',
       labelNames: ['dependency'],
+      registers,
+    });
+    this.credentialsRejected = new Gauge({
+      name: 'xrouter_account_credentials_rejected',
+      help: "1 while an upstream refuses an account's credentials (401/403); its traffic goes to other accounts",
+      labelNames: ['provider', 'account'],
       registers,
     });
     this.storeErrors = new Counter({

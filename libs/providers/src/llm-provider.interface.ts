@@ -26,6 +26,11 @@ export interface CallContext {
   readonly publicModel: string;
   /** The gateway's completion id (`chatcmpl-…`), the same for every chunk of a stream. */
   readonly completionId: string;
+  /**
+   * Called when the upstream's answer begins (its response headers): the router then moves the attempt from its
+   * first-token bound to its whole bound. Adapters hand it to the HTTP client with the request.
+   */
+  readonly onResponseStart?: () => void;
 }
 
 /** A stream whose upstream answered 200; iterating yields OpenAI chunks and throws a GatewayError on failure. */

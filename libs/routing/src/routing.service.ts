@@ -16,7 +16,9 @@ import { retryDelay } from './backoff';
 import { BreakerRegistry } from './breaker.registry';
 import type { BreakerState } from './circuit-breaker';
 import { AccountRotation, orderCandidates } from './candidate-order';
-import { createDeadline, Deadline } from './deadline';
+import { CredentialRejections } from './credential-rejections';
+import { attemptBounds, createDeadline, Deadline } from './deadline';
+import { classifyFailure, triesOn } from './failure-class';
 import { LatencyTracker } from './latency-tracker';
 import { CatalogModel, ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
@@ -37,6 +39,8 @@ export interface DeploymentStatus {
   model: string;
   emulated: boolean;
   breaker: { state: BreakerState; failures: number; openedAt: string | null };
+  /** Set while the upstream refuses this account's credentials (401/403). */
+  credentialsRejected: { since: string; message: string } | null;
   /** EWMA of recent latencies (time to first token for streams), null before the first answer. */
   latencyMs: number | null;
 }
@@ -51,34 +55,6 @@ export interface RouteOutcome<T> {
 
 type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
 
-/** Failures that say the deployment is unwell (they feed its breaker); a client's bad input or a quota does not. */
-function countsAgainstDeployment(error: GatewayError): boolean {
-  switch (error.code) {
-    case ErrorCode.UPSTREAM_5XX:
-    case ErrorCode.UPSTREAM_UNREACHABLE:
-    case ErrorCode.UPSTREAM_BAD_RESPONSE:
-    case ErrorCode.UPSTREAM_AUTH:
-    case ErrorCode.STREAM_TRUNCATED:
-    case ErrorCode.TIMEOUT:
-    case ErrorCode.MODEL_NOT_FOUND:
-      return true;
-    case ErrorCode.RATE_LIMITED: // a quota signal, handled by Retry-After, not a sick deployment
-    case ErrorCode.INSUFFICIENT_QUOTA:
-    case ErrorCode.BAD_REQUEST:
-    case ErrorCode.INVALID_JSON:
-    case ErrorCode.CONTENT_FILTER:
-    case ErrorCode.PAYLOAD_TOO_LARGE:
-    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
-    case ErrorCode.INVALID_API_KEY:
-    case ErrorCode.FORBIDDEN:
-    case ErrorCode.NOT_FOUND:
-    case ErrorCode.NO_DEPLOYMENT_AVAILABLE:
-    case ErrorCode.SERVICE_UNAVAILABLE:
-    case ErrorCode.INTERNAL:
-      return false;
-  }
-}
-
 /**
  * The orchestrator: picks the order of deployments (strategy, breakers, latencies — pure functions), then tries
  * them. A retryable failure moves to the next deployment at once; once every deployment had its turn, the next pass
@@ -91,6 +67,7 @@ export class RoutingService implements OnModuleInit {
   private readonly rotation = new AccountRotation();
   private readonly turns = new Map<string, number>();
   private readonly latency = new LatencyTracker();
+  private readonly credentials: CredentialRejections;
 
   constructor(
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
@@ -98,7 +75,11 @@ export class RoutingService implements OnModuleInit {
     private readonly accountLimiter: AccountRateLimiter,
     private readonly breakers: BreakerRegistry,
     private readonly metrics: XRouterMetrics,
-  ) {}
+  ) {
+    this.credentials = new CredentialRejections((target, rejected) =>
+      metrics.credentialsRejected.set({ provider: target.provider.id, account: target.account.id }, rejected ? 1 : 0),
+    );
+  }
 
   /** Every configured deployment gets its breaker (and gauge series) from the start, not on first use. */
   onModuleInit(): void {
@@ -144,6 +125,7 @@ export class RoutingService implements OnModuleInit {
           openedAt: breaker.openedAt ? new Date(breaker.openedAt).toISOString() : null,
         },
         latencyMs: latency === undefined ? null : Math.round(latency),
+        credentialsRejected: this.credentials.state(target),
       };
     });
   }
@@ -211,6 +193,10 @@ export class RoutingService implements OnModuleInit {
     }
     const breakers = model.direct ? null : this.breakers;
     const notBefore = new Map<string, number>();
+    /** Deployments this request already charged a failure to: one request charges a breaker once. */
+    const charged = new Set<string>();
+    /** Accounts whose credentials were refused during this request: not tried again by it. */
+    const refused = new Set<string>();
     let lastError: GatewayError | undefined;
     let attempts = 0;
     let soonestAccountRetryMs: number | undefined;
@@ -225,7 +211,16 @@ export class RoutingService implements OnModuleInit {
       let triedThisPass = false;
       for (const target of candidates) {
         if (attempts >= budget) break;
-        if ((notBefore.get(target.key) ?? 0) > Date.now()) continue;
+        if ((notBefore.get(target.key) ?? 0) > Date.now() || refused.has(target.key)) continue;
+        // A fallback starts only with time for its answer to begin; otherwise the deadline would fail it unfairly.
+        const remaining = giveUpAt - Date.now();
+        if (
+          attempts > 0 &&
+          remaining < Math.min(model.timeouts.first_token_ms, model.timeouts.attempt_ms ?? Infinity)
+        ) {
+          break;
+        }
+        if (this.credentials.skip(target)) continue;
         if (breakers && !(await breakers.tryAcquire(target))) continue;
         const permit = await this.accountLimiter.acquire(target);
         if (!permit.allowed) {
@@ -235,24 +230,26 @@ export class RoutingService implements OnModuleInit {
         }
         attempts++;
         triedThisPass = true;
-        const remaining = giveUpAt - Date.now();
-        const deadline = streaming
-          ? createDeadline(Math.min(model.timeouts.first_token_ms, remaining), 'first-token', options.clientSignal)
-          : createDeadline(remaining, 'total', options.clientSignal);
+        const bounds = attemptBounds(model.timeouts, remaining);
+        const started = Date.now();
+        const deadline = createDeadline(bounds.first.ms, bounds.first.what, options.clientSignal);
+        // Once the answer has begun (headers, or a stream's first chunk) the attempt's whole bound applies.
+        const begun = () => deadline.reset(bounds.whole.ms - (Date.now() - started), bounds.whole.what);
         const ctx: CallContext = {
           target,
           signal: deadline.signal,
           requestId: options.requestId,
           publicModel: requestedModel,
           completionId,
+          onResponseStart: streaming ? undefined : begun,
         };
-        const started = Date.now();
         try {
           const value = await call(ctx, deadline);
           if (streaming) deadline.reset(Math.max(1, giveUpAt - Date.now()), 'total');
           else deadline.clear();
           const elapsed = Date.now() - started;
           breakers?.onSuccess(target);
+          this.credentials.accept(target);
           if (!model.direct) this.latency.record(this.groupKeyOf(model, target), elapsed);
           this.observeAttempt(model, target, 'ok', elapsed, streaming);
           this.observeRequest(model, target !== candidates[0], attempts);
@@ -272,14 +269,21 @@ export class RoutingService implements OnModuleInit {
               ? error
               : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: error });
           this.observeAttempt(model, target, lastError.code, elapsed, false);
-          if (breakers) {
-            if (countsAgainstDeployment(lastError)) await breakers.onFailure(target);
-            else breakers.onAbandoned(target);
+          const failure = classifyFailure(lastError, deadline.expiredBy);
+          if (failure === 'deployment' && breakers && !charged.has(target.key)) {
+            charged.add(target.key);
+            await breakers.onFailure(target);
+          } else {
+            breakers?.onAbandoned(target);
           }
-          if (lastError.code === ErrorCode.TIMEOUT && !model.direct) {
+          if (failure === 'credentials') {
+            refused.add(target.key);
+            this.credentials.reject(target, lastError.message);
+          }
+          if (lastError.code === ErrorCode.TIMEOUT && failure === 'deployment' && !model.direct) {
             this.latency.record(this.groupKeyOf(model, target), elapsed);
           }
-          if (!lastError.retryable) {
+          if (!triesOn(failure)) {
             this.observeRequest(model, false, attempts);
             throw lastError;
           }
@@ -360,8 +364,9 @@ export class RoutingService implements OnModuleInit {
         yield next.value;
       }
     } catch (error) {
-      if (!direct && error instanceof GatewayError && countsAgainstDeployment(error))
+      if (!direct && error instanceof GatewayError && classifyFailure(error, deadline.expiredBy) === 'deployment') {
         await this.breakers.onFailure(target);
+      }
       throw error;
     } finally {
       deadline.clear();

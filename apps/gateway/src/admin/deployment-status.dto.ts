@@ -8,6 +8,12 @@ class BreakerStatusDto {
     string | null;
 }
 
+class CredentialsRejectedDto {
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z', description: 'Since when the upstream refuses them' })
+  since!: string;
+  @ApiProperty({ example: "gigachat rejected the gateway's credentials" }) message!: string;
+}
+
 export class DeploymentStatusDto implements DeploymentStatus {
   @ApiProperty({ example: 'gigachat/main/GigaChat-2-Max' }) key!: string;
   @ApiProperty({ example: 'gigachat' }) provider!: string;
@@ -18,4 +24,10 @@ export class DeploymentStatusDto implements DeploymentStatus {
   @ApiProperty({ type: BreakerStatusDto }) breaker!: BreakerStatusDto;
   @ApiProperty({ nullable: true, type: Number, example: 412, description: 'EWMA latency (first token for streams)' })
   latencyMs!: number | null;
+  @ApiProperty({
+    type: CredentialsRejectedDto,
+    nullable: true,
+    description: "Set while the upstream refuses this account's credentials (401/403): traffic goes elsewhere",
+  })
+  credentialsRejected!: CredentialsRejectedDto | null;
 }

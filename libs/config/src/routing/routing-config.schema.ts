@@ -32,7 +32,11 @@ const ID = /^[a-z0-9][a-z0-9_.-]*$/;
 
 export class TimeoutsConfig {
   @IsInt() @Min(1) connect_ms = 5_000;
+  /** Each attempt's answer must start (response headers, or a stream's first chunk) within this. */
   @IsInt() @Min(1) first_token_ms = 30_000;
+  /** Each attempt must finish within this (unset: the request's remaining time); a fallback gets its own. */
+  @IsOptional() @IsInt() @Min(1) attempt_ms?: number;
+  /** The whole request, every attempt and wait included. */
   @IsInt() @Min(1) total_ms = 300_000;
 }
 
@@ -68,6 +72,8 @@ export class AccountConfig {
   @IsOptional() @IsString() scope?: string;
   /** Requests per minute this account may send, enforced across replicas. */
   @IsOptional() @IsInt() @Min(1) rpm?: number;
+  /** Set by the loader (never in the file): the `${VARS}` its credentials come from, for messages. */
+  declare credential_vars?: string[];
 }
 
 export class ProviderConfig {

@@ -70,6 +70,7 @@ export class GigaChatProvider implements LlmProvider {
         headers: apiHeaders(token, ctx.requestId),
         body,
         signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
       }),
     );
     return fromGigaChatCompletion(ctx, completion);
@@ -84,6 +85,7 @@ export class GigaChatProvider implements LlmProvider {
         headers: { ...apiHeaders(token, ctx.requestId), accept: 'text/event-stream', 'cache-control': 'no-store' },
         body,
         signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
       }),
     );
     const contentType = String(response.headers['content-type'] ?? '');
@@ -125,6 +127,7 @@ export class GigaChatProvider implements LlmProvider {
         headers: apiHeaders(token, ctx.requestId),
         body,
         signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
       }),
     );
     return fromGigaChatEmbeddings(ctx, result);

@@ -5,7 +5,8 @@ describe('upstreamHttpError', () => {
   it.each([
     [401, ErrorCode.UPSTREAM_AUTH, true],
     [400, ErrorCode.BAD_REQUEST, false],
-    [404, ErrorCode.MODEL_NOT_FOUND, true],
+    [404, ErrorCode.MODEL_NOT_FOUND, false],
+    [422, ErrorCode.BAD_REQUEST, false],
     [429, ErrorCode.RATE_LIMITED, true],
     [500, ErrorCode.UPSTREAM_5XX, true],
     [503, ErrorCode.UPSTREAM_5XX, true],

@@ -37,7 +37,7 @@ export function upstreamHttpError(
   const base = { upstreamStatus: status, retryAfterMs: parseRetryAfter(headers['retry-after']) };
   if (status === 401 || status === 403)
     return new GatewayError(ErrorCode.UPSTREAM_AUTH, `${providerId} rejected the gateway's credentials`, base);
-  if (status === 404) return new GatewayError(ErrorCode.MODEL_NOT_FOUND, message, { ...base, retryable: true });
+  if (status === 404) return new GatewayError(ErrorCode.MODEL_NOT_FOUND, message, base);
   if (status === 413) return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, message, base);
   if (status === 429) return new GatewayError(ErrorCode.RATE_LIMITED, message, base);
   if (status === 402) return new GatewayError(ErrorCode.INSUFFICIENT_QUOTA, message, { ...base, retryable: true });

@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body?: string;
   signal: AbortSignal;
+  /** Called once the response headers are in (see `CallContext.onResponseStart`). */
+  onResponseStart?: () => void;
 }
 
 export interface UpstreamResponse {
@@ -75,6 +77,7 @@ export class UpstreamHttpClient implements OnApplicationShutdown {
     } catch (error) {
       throw transportError(provider.id, error, request.signal);
     }
+    request.onResponseStart?.();
     if (response.statusCode >= 200 && response.statusCode < 300) {
       return { status: response.statusCode, headers: response.headers, body: response.body };
     }

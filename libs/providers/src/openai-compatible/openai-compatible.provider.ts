@@ -117,6 +117,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       headers: headers(ctx.target, ctx.requestId),
       body: JSON.stringify(toUpstreamRequest({ ...request, stream: false }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
+      onResponseStart: ctx.onResponseStart,
     });
     if (!Array.isArray(completion.choices)) {
       throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: the answer has no choices`);
@@ -136,6 +137,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       headers: { ...headers(ctx.target, ctx.requestId), accept: 'text/event-stream' },
       body: JSON.stringify(toUpstreamRequest({ ...request, stream: true }, ctx.target.upstreamModel, profile)),
       signal: ctx.signal,
+      onResponseStart: ctx.onResponseStart,
     });
     return this.chunks(response, ctx, profile.thinkTags);
   }
@@ -186,6 +188,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       headers: headers(ctx.target, ctx.requestId),
       body: JSON.stringify({ ...request, model: ctx.target.upstreamModel }),
       signal: ctx.signal,
+      onResponseStart: ctx.onResponseStart,
     });
     return { ...result, model: ctx.publicModel };
   }

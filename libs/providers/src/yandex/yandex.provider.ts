@@ -90,6 +90,7 @@ export class YandexProvider implements LlmProvider {
       headers: yandexHeaders(ctx.target, ctx.requestId),
       body: JSON.stringify(body),
       signal: ctx.signal,
+      onResponseStart: ctx.onResponseStart,
     });
     return fromYandexCompletion(answer, ctx);
   }
@@ -103,6 +104,7 @@ export class YandexProvider implements LlmProvider {
       headers: yandexHeaders(ctx.target, ctx.requestId),
       body: JSON.stringify(body),
       signal: ctx.signal,
+      onResponseStart: ctx.onResponseStart,
     });
     return this.chunks(response, ctx);
   }
