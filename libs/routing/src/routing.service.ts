@@ -18,7 +18,7 @@ import type { BreakerState } from './circuit-breaker';
 import { AccountRotation, orderCandidates } from './candidate-order';
 import { createDeadline, Deadline } from './deadline';
 import { LatencyTracker } from './latency-tracker';
-import { CatalogModel, ModelCatalog } from './model-catalog';
+import { CatalogModel, ModelCatalog, type PricedTarget } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 import { orderGroups } from './strategies';
 
@@ -45,7 +45,8 @@ export interface DeploymentStatus {
 export interface RouteOutcome<T> {
   value: T;
   model: CatalogModel;
-  target: DeploymentTarget;
+  /** The deployment that answered, with the price the request is billed at. */
+  target: PricedTarget;
   attempts: number;
 }
 
@@ -176,7 +177,7 @@ export class RoutingService implements OnModuleInit {
     );
   }
 
-  private candidates(model: CatalogModel): DeploymentTarget[] {
+  private candidates(model: CatalogModel): PricedTarget[] {
     const turn = this.turns.get(model.name) ?? 0;
     this.turns.set(model.name, turn + 1);
     const groups = orderGroups(model.strategy, model.groups, {
@@ -188,7 +189,7 @@ export class RoutingService implements OnModuleInit {
     return orderCandidates(groups, (group) => this.rotation.next(group));
   }
 
-  private groupKeyOf(model: CatalogModel, target: DeploymentTarget): string {
+  private groupKeyOf(model: CatalogModel, target: PricedTarget): string {
     return model.groups.find((g) => g.targets.includes(target))?.key ?? target.key;
   }
 
