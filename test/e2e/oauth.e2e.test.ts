@@ -2,7 +2,8 @@ import type * as OAuth from 'oauth4webapi';
 import { DataSource } from 'typeorm';
 import { hashPassword } from '@xrouter/auth';
 import { buildDataSourceOptions, databaseSettingsFromEnv, runMigrations } from '@xrouter/database';
-import { startGateway } from '../support/processes';
+import { request as httpRequest } from 'node:http';
+import { freePort, RunningProcess, startGateway } from '../support/processes';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 /**
@@ -16,6 +17,8 @@ const ADMIN_KEY = 'xr-e2e-oauth-admin-key-0123456789abcdef';
 const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
 const OTHER_REDIRECT_URI = 'https://app.example.com/oauth/callback';
 const ALICE = { email: 'alice@example.com', password: 'correct horse battery staple' };
+const BOB = { email: 'bob@example.com', password: 'another long passphrase' };
+const CAROL = { email: 'carol@example.com', password: 'yet another passphrase' };
 
 interface ClientInfo {
   client_id: string;
@@ -34,10 +37,12 @@ async function seedUsers(env: TestDatabase['env']): Promise<void> {
   const dataSource = await new DataSource(buildDataSourceOptions(databaseSettingsFromEnv(env))).initialize();
   try {
     await runMigrations(dataSource);
-    await dataSource.query(`INSERT INTO users (email, name, role, password_hash) VALUES ($1, 'Alice', 'user', $2)`, [
-      ALICE.email,
-      await hashPassword(ALICE.password),
-    ]);
+    for (const user of [ALICE, BOB, CAROL]) {
+      await dataSource.query(`INSERT INTO users (email, name, role, password_hash) VALUES ($1, 'User', 'user', $2)`, [
+        user.email,
+        await hashPassword(user.password),
+      ]);
+    }
   } finally {
     await dataSource.destroy();
   }
@@ -60,7 +65,15 @@ async function startTestbed(extraEnv: Record<string, string> = {}) {
   const oauth = (await importEsm('oauth4webapi')) as typeof OAuth;
   const db = await createTestDatabase();
   await seedUsers(db.env);
-  const gateway = await startGateway({ ...db.env, ADMIN_API_KEY: ADMIN_KEY, ...extraEnv });
+  // The issuer is configuration, never the request's Host: the gateway is told its own public URL.
+  const port = await freePort();
+  const gateway = await startGateway({
+    ...db.env,
+    ADMIN_API_KEY: ADMIN_KEY,
+    PORT: String(port),
+    OAUTH_ISSUER: `http://127.0.0.1:${port}`,
+    ...extraEnv,
+  });
   const insecure = { [oauth.allowInsecureRequests]: true };
 
   const registerClient = async (body: unknown, key = ADMIN_KEY) =>
@@ -103,22 +116,38 @@ async function startTestbed(extraEnv: Record<string, string> = {}) {
     return { url, codeVerifier, state };
   }
 
-  /** The user in the browser: opens the page, fills in the form, presses a button; returns the form's response. */
-  async function submitLoginForm(
+  /** The user in the browser: opens the page and fills in the form; returns what pressing a button would post. */
+  async function fillLoginForm(
     url: URL,
     fill: { email?: string; password?: string; decision?: 'approve' | 'deny' } = {},
-  ): Promise<Response> {
+  ): Promise<URLSearchParams> {
     const page = await fetch(url, { redirect: 'manual' });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('<form method="post" action="/oauth/authorize">');
-    const form = new URLSearchParams({
+    return new URLSearchParams({
       ...hiddenFields(html),
       email: fill.email ?? ALICE.email,
       password: fill.password ?? ALICE.password,
       decision: fill.decision ?? 'approve',
     });
-    return fetch(new URL('/oauth/authorize', gateway.url), { method: 'POST', body: form, redirect: 'manual' });
+  }
+
+  /** Posts the login form, from `forwardedFor` when the gateway trusts a proxy on loopback (TRUST_PROXY). */
+  const postLoginForm = (form: URLSearchParams, forwardedFor?: string) =>
+    fetch(new URL('/oauth/authorize', gateway.url), {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+      headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+    });
+
+  /** The user in the browser: opens the page, fills in the form, presses a button; returns the form's response. */
+  async function submitLoginForm(
+    url: URL,
+    fill: { email?: string; password?: string; decision?: 'approve' | 'deny' } = {},
+  ): Promise<Response> {
+    return postLoginForm(await fillLoginForm(url, fill));
   }
 
   /** Login and consent, then the validated callback parameters (code, state, iss). */
@@ -167,6 +196,8 @@ async function startTestbed(extraEnv: Record<string, string> = {}) {
     clientInfo,
     registerClient,
     authorizationRequest,
+    fillLoginForm,
+    postLoginForm,
     submitLoginForm,
     authorize,
     codeGrant,
@@ -182,6 +213,19 @@ type Testbed = Awaited<ReturnType<typeof startTestbed>>;
 
 async function errorOf(response: Response): Promise<{ status: number; body: OAuthErrorBody }> {
   return { status: response.status, body: (await response.json()) as OAuthErrorBody };
+}
+
+/** A GET with a Host header of the caller's choosing (fetch will not send one), answered with status and headers. */
+function getWithHost(url: URL, host: string): Promise<{ status: number; location?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+    });
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 describe('OAuth 2.0 authorization server end to end (oauth4webapi against the running gateway)', () => {
@@ -312,6 +356,51 @@ describe('OAuth 2.0 authorization server end to end (oauth4webapi against the ru
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('state')).toBe(state);
     expect(callback.searchParams.get('code')).toBeNull();
+  });
+
+  it('should take the issuer from OAUTH_ISSUER whatever the Host header says', async () => {
+    const metadata = await getWithHost(
+      new URL('/.well-known/oauth-authorization-server', t.gateway.url),
+      'evil.example',
+    );
+    expect(metadata.status).toBe(200);
+    expect(JSON.parse(metadata.body)).toMatchObject({
+      issuer: t.gateway.url,
+      authorization_endpoint: `${t.gateway.url}/oauth/authorize`,
+      token_endpoint: `${t.gateway.url}/oauth/token`,
+      revocation_endpoint: `${t.gateway.url}/oauth/revoke`,
+    });
+    expect(metadata.body).not.toContain('evil.example');
+    // The iss of a redirect back to the client, too.
+    const { url } = await t.authorizationRequest({ code_challenge_method: 'plain', code_challenge: 'a'.repeat(43) });
+    const redirect = await getWithHost(url, 'evil.example');
+    expect(redirect.status).toBe(302);
+    expect(new URL(redirect.location!).searchParams.get('iss')).toBe(t.gateway.url);
+  });
+
+  describe.each(['/oauth/token', '/oauth/revoke'])('%s with a body that is not a form', (path) => {
+    it.each<[string, RequestInit]>([
+      ['no body', {}],
+      ['text/plain', { headers: { 'content-type': 'text/plain' }, body: 'grant_type=authorization_code' }],
+      ['JSON null', { headers: { 'content-type': 'application/json' }, body: 'null' }],
+      ['a JSON array', { headers: { 'content-type': 'application/json' }, body: '[1]' }],
+    ])('should answer invalid_request 400 for %s', async (_name, init) => {
+      const response = await fetch(`${t.gateway.url}${path}`, { method: 'POST', ...init });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/json');
+      expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    });
+  });
+
+  it.each<[string, RequestInit]>([
+    ['no body', {}],
+    ['text/plain', { headers: { 'content-type': 'text/plain' }, body: 'email=a' }],
+    ['JSON null', { headers: { 'content-type': 'application/json' }, body: 'null' }],
+  ])('should answer the login form posted with %s with a 400 page', async (_name, init) => {
+    const response = await fetch(`${t.gateway.url}/oauth/authorize`, { method: 'POST', redirect: 'manual', ...init });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(response.headers.get('location')).toBeNull();
   });
 
   describe('refusals, each with its status and nothing granted', () => {
@@ -527,4 +616,86 @@ describe('OAuth authorization codes expire (OAUTH_CODE_TTL_SECONDS=1)', () => {
     expect(expired).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     expect(expired.body).not.toHaveProperty('access_token');
   });
+});
+
+describe('OAuth issuer without OAUTH_ISSUER', () => {
+  let db: TestDatabase;
+  let gateway: RunningProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    gateway = await startGateway({ ...db.env, ADMIN_API_KEY: ADMIN_KEY, OAUTH_ISSUER: '' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  it('should be http://localhost:<PORT>, never the Host header, with one start-up warning', async () => {
+    const port = new URL(gateway.url).port;
+    const metadata = await getWithHost(new URL('/.well-known/oauth-authorization-server', gateway.url), 'evil.example');
+    expect(JSON.parse(metadata.body)).toMatchObject({
+      issuer: `http://localhost:${port}`,
+      token_endpoint: `http://localhost:${port}/oauth/token`,
+    });
+    expect(gateway.output().match(/set OAUTH_ISSUER/g)).toHaveLength(1);
+  });
+});
+
+describe('OAuth sign-in attempts are limited per e-mail and client address (TRUST_PROXY)', () => {
+  let t: Testbed;
+
+  beforeAll(async () => {
+    t = await startTestbed({ TRUST_PROXY: 'loopback' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const form = async (user: { email: string; password: string }, password = user.password) =>
+    t.fillLoginForm((await t.authorizationRequest()).url, { email: user.email, password });
+  const statuses = (responses: Response[]) => responses.map((r) => r.status).sort();
+
+  it('should check exactly 10 of 40 parallel wrong passwords from one address and refuse the rest with 429', async () => {
+    const wrong = await form(ALICE, 'wrong password');
+    const answers = await Promise.all(Array.from({ length: 40 }, () => t.postLoginForm(wrong, '203.0.113.10')));
+    const seen = statuses(answers);
+    expect(seen.filter((s) => s === 401)).toHaveLength(10);
+    expect(seen.filter((s) => s === 429)).toHaveLength(30);
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.text()).toContain('Too many sign-in attempts');
+    // That address is out of attempts, even with the right password…
+    expect((await t.postLoginForm(await form(ALICE), '203.0.113.10')).status).toBe(429);
+    // …but the user is not locked out: from another address they sign in.
+    const elsewhere = await t.postLoginForm(await form(ALICE), '203.0.113.11');
+    expect(elsewhere.status).toBe(302);
+    expect(new URL(elsewhere.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+  });
+
+  it("should start an address's count again when the user signs in from it", async () => {
+    const wrong = await form(BOB, 'wrong password');
+    for (let i = 0; i < 5; i++) expect((await t.postLoginForm(wrong, '203.0.113.20')).status).toBe(401);
+    expect((await t.postLoginForm(await form(BOB), '203.0.113.20')).status).toBe(302);
+    for (let i = 0; i < 10; i++) expect((await t.postLoginForm(wrong, '203.0.113.20')).status).toBe(401);
+    expect((await t.postLoginForm(wrong, '203.0.113.20')).status).toBe(429);
+  });
+
+  it('should slow, not lock, a user whose e-mail is flooded from many addresses', async () => {
+    const wrong = await form(CAROL, 'wrong password');
+    const flood = await Promise.all(
+      ['203.0.113.30', '203.0.113.31'].flatMap((ip) => Array.from({ length: 10 }, () => t.postLoginForm(wrong, ip))),
+    );
+    expect(statuses(flood).filter((s) => s === 401)).toHaveLength(20);
+    const right = await form(CAROL);
+    const slowed = await t.postLoginForm(right, '203.0.113.32');
+    expect(slowed.status).toBe(429);
+    const retryAfter = Number(slowed.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15);
+    await new Promise((r) => setTimeout(r, retryAfter * 1000));
+    expect((await t.postLoginForm(right, '203.0.113.32')).status).toBe(302);
+  }, 60_000);
 });

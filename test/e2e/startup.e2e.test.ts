@@ -63,4 +63,36 @@ describe('gateway start-up', () => {
       await second.stop();
     }
   }, 90_000);
+
+  it('should register ADMIN_API_KEY again on restart after it was revoked, and say so in the log', async () => {
+    const own = await createTestDatabase();
+    const env = { ...own.env, ADMIN_API_KEY: 'xr-e2e-bootstrap-admin-key-0123456789' };
+    const asAdmin = (url: string, path: string, method = 'GET') =>
+      fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${env.ADMIN_API_KEY}` } });
+    try {
+      const first = await startGateway(env);
+      try {
+        const keys = (await (await asAdmin(first.url, '/admin/api-keys')).json()) as Array<{
+          id: string;
+          name: string;
+        }>;
+        const bootstrap = keys.find((k) => k.name === 'bootstrap admin key');
+        expect(bootstrap).toBeDefined();
+        expect((await asAdmin(first.url, `/admin/api-keys/${bootstrap!.id}`, 'DELETE')).status).toBe(200);
+        expect((await asAdmin(first.url, '/v1/models')).status).toBe(401);
+      } finally {
+        await first.stop();
+      }
+
+      const second = await startGateway(env);
+      try {
+        expect((await asAdmin(second.url, '/v1/models')).status).toBe(200);
+        expect(second.output()).toContain('ADMIN_API_KEY was revoked or expired: registered it again');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await own.drop();
+    }
+  }, 90_000);
 });

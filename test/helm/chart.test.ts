@@ -209,6 +209,16 @@ describe('helm chart helm/xrouter', () => {
       });
     });
 
+    it('sets OAUTH_ISSUER only when gateway.oauthIssuer names the public URL', () => {
+      const names = deployment(objects).template.spec.containers[0].env.map((e) => e.name);
+      expect(names).not.toContain('OAUTH_ISSUER');
+      const rendered = render('-f', REQUIRED, '--set', 'gateway.oauthIssuer=https://xrouter.example.com');
+      expect(envVar(deployment(rendered).template.spec.containers[0], 'OAUTH_ISSUER')).toEqual({
+        name: 'OAUTH_ISSUER',
+        value: 'https://xrouter.example.com',
+      });
+    });
+
     it('runs the migrations in a pre-install,pre-upgrade hook Job', () => {
       const job = find<Workload>(objects, 'Job');
       expect(job.apiVersion).toBe('batch/v1');

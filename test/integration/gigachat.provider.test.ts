@@ -109,6 +109,7 @@ describe.each(variants)('GigaChat adapter against the emulator over HTTP (%s sto
     base_url: ${base}/gigachat/api/v1
     auth_url: ${base}/gigachat/api/v2/oauth
     accounts: [{ id: main, auth_key: "\${KEY}", scope: GIGACHAT_API_PERS }]
+    free: true
 models:
   - name: giga-max
     deployments: [{ provider: giga, model: GigaChat-2-Max }]

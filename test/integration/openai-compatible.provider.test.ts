@@ -23,6 +23,7 @@ describe('OpenAI-compatible adapter against the MTS emulator over HTTP', () => {
     profile: mts
     base_url: http://127.0.0.1:${port}/mts/v1
     accounts: [{ id: main, api_key: "\${KEY}" }]
+    free: true
 models:
   - name: alpha
     deployments: [{ provider: mts, model: mws-gpt-alpha }]
@@ -170,6 +171,7 @@ models:
     profile: tbank
     base_url: ${target.provider.base_url.replace('/mts/v1', '/tbank/v1')}
     accounts: [{ id: main, api_key: "emulator-tbank-key" }]
+    free: true
 models:
   - name: t-pro
     deployments: [{ provider: tbank, model: t-tech/T-pro-it-2.0 }]

@@ -26,6 +26,7 @@ describe.each(storeKinds)('several accounts per provider (%s store)', (kind) => 
     accounts:
       - { id: first, api_key: mts-key, rpm: 3 }
       - { id: second, api_key: mts-key, rpm: 3 }
+    free: true
 models:
   - name: alpha
     deployments: [{ provider: mts, model: mws-gpt-alpha }]

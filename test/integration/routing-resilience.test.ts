@@ -54,8 +54,8 @@ describe('routing and resilience against emulator faults', () => {
     const config = parseRoutingConfig(
       `${defaults}
 providers:
-  - { id: primary, type: openai, profile: mts, base_url: "${urls.primary}/mts/v1", accounts: [{ id: a, api_key: k }] }
-  - { id: secondary, type: openai, profile: mts, base_url: "${urls.secondary}/mts/v1", accounts: [{ id: a, api_key: k }] }
+  - { id: primary, type: openai, profile: mts, free: true, base_url: "${urls.primary}/mts/v1", accounts: [{ id: a, api_key: k }] }
+  - { id: secondary, type: openai, profile: mts, free: true, base_url: "${urls.secondary}/mts/v1", accounts: [{ id: a, api_key: k }] }
 models:
 ${models}
 `,

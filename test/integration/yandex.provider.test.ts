@@ -41,6 +41,7 @@ describe('YandexGPT native adapter against the Yandex emulator over HTTP', () =>
     type: yandex
     base_url: ${baseUrl}
     accounts: [{ id: main, api_key: "\${KEY}", folder_id: "\${FOLDER}" }]
+    free: true
 models:
   - name: yandex-pro
     deployments: [{ provider: yandex, model: yandexgpt }]

@@ -88,6 +88,7 @@ export async function startGateway(
   env: Record<string, string | undefined>,
   timeoutMs = 30_000,
 ): Promise<RunningProcess> {
+  // A test may choose the port (to name the gateway's own URL in its environment, as OAUTH_ISSUER does).
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const clean: Record<string, string | undefined> = { ...process.env };
   for (const name of [

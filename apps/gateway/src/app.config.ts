@@ -1,5 +1,5 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { defineConfig } from '@xrouter/config';
+import { DEFAULT_PORT, defineConfig } from '@xrouter/config';
 
 class AppEnv {
   @IsOptional() @IsInt() @Min(0) @Max(65535) PORT?: number;
@@ -29,7 +29,7 @@ export function trustProxySetting(value: string | undefined): boolean | number |
 }
 
 export const appConfig = defineConfig('app', AppEnv, (env) => ({
-  port: env.PORT ?? 8080,
+  port: env.PORT ?? DEFAULT_PORT,
   host: env.HOST ?? '0.0.0.0',
   logLevel: env.LOG_LEVEL ?? 'info',
   logPretty: env.LOG_PRETTY ?? false,

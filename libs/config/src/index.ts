@@ -3,3 +3,4 @@ export * from './define-config';
 export * from './routing/routing-config.loader';
 export * from './routing/routing-config.schema';
 export * from './routing/provider-credentials';
+export * from './routing/deployment-pricing';

@@ -1,8 +1,7 @@
-import type { DeploymentTarget } from '@xrouter/providers';
 import { AccountRotation, orderCandidates } from './candidate-order';
-import type { DeploymentGroup } from './model-catalog';
+import type { DeploymentGroup, PricedTarget } from './model-catalog';
 
-const target = (key: string) => ({ key }) as DeploymentTarget;
+const target = (key: string) => ({ key }) as PricedTarget;
 const group = (key: string, ...targets: string[]): DeploymentGroup => ({
   key,
   weight: 1,

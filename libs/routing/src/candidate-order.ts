@@ -1,5 +1,4 @@
-import type { DeploymentTarget } from '@xrouter/providers';
-import type { DeploymentGroup } from './model-catalog';
+import type { DeploymentGroup, PricedTarget } from './model-catalog';
 
 /**
  * The order in which one request tries deployments: groups in configured order (the fallback strategy), and within
@@ -9,7 +8,7 @@ import type { DeploymentGroup } from './model-catalog';
 export function orderCandidates(
   groups: readonly DeploymentGroup[],
   turn: (group: DeploymentGroup) => number,
-): DeploymentTarget[] {
+): PricedTarget[] {
   return groups.flatMap((group) => {
     const n = group.targets.length;
     if (n <= 1) return [...group.targets];

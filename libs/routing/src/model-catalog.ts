@@ -1,6 +1,9 @@
-import type { ModelObject } from '@xrouter/common';
+import { ErrorCode, GatewayError, type ModelObject } from '@xrouter/common';
 import {
   configuredAccounts,
+  deploymentPricing,
+  directPricing,
+  type DeploymentConfig,
   type ModelConfig,
   type PricingConfig,
   type ProviderConfig,
@@ -11,12 +14,17 @@ import {
 } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
 
+/** A deployment target with the price it is billed at, resolved once when the catalog is built. */
+export interface PricedTarget extends DeploymentTarget {
+  readonly pricing: PricingConfig;
+}
+
 /** One configured deployment: the same provider and upstream model over one or more of the provider's accounts. */
 export interface DeploymentGroup {
   /** `provider/model` (or `provider/account/model` when pinned to one account). */
   readonly key: string;
   readonly weight: number;
-  readonly targets: readonly DeploymentTarget[];
+  readonly targets: readonly PricedTarget[];
 }
 
 /** A public model as the router sees it: every concrete deployment it may use, in configured order. */
@@ -26,10 +34,9 @@ export interface CatalogModel {
   readonly strategy: Strategy;
   readonly groups: readonly DeploymentGroup[];
   /** Every target of every group, in configured order. */
-  readonly deployments: readonly DeploymentTarget[];
+  readonly deployments: readonly PricedTarget[];
   readonly timeouts: TimeoutsConfig;
   readonly retry: RetryConfig;
-  readonly pricing?: PricingConfig;
   /** `owned_by` in /v1/models: the providers behind it, or "emulator". */
   readonly ownedBy: string;
   /**
@@ -39,10 +46,32 @@ export interface CatalogModel {
   readonly direct: boolean;
 }
 
-function targetsFor(provider: ProviderConfig, upstreamModel: string, accountId?: string): DeploymentTarget[] {
+function targetsFor(
+  provider: ProviderConfig,
+  upstreamModel: string,
+  pricing: PricingConfig,
+  accountId?: string,
+): PricedTarget[] {
   return configuredAccounts(provider)
     .filter((account) => !accountId || account.id === accountId)
-    .map((account) => ({ key: `${provider.id}/${account.id}/${upstreamModel}`, provider, account, upstreamModel }));
+    .map((account) => ({
+      key: `${provider.id}/${account.id}/${upstreamModel}`,
+      provider,
+      account,
+      upstreamModel,
+      pricing,
+    }));
+}
+
+/** The price of a configured deployment; the loader refuses a file without one, so this only guards hand-built configs. */
+function pricingOf(provider: ProviderConfig, model: ModelConfig, deployment: DeploymentConfig): PricingConfig {
+  const pricing = deploymentPricing(provider, model, deployment);
+  if (!pricing) {
+    throw new Error(
+      `model '${model.name}': the deployment of provider '${provider.id}', upstream model '${deployment.model}', has no price`,
+    );
+  }
+  return pricing;
 }
 
 function ownedBy(deployments: readonly DeploymentTarget[]): string {
@@ -51,14 +80,17 @@ function ownedBy(deployments: readonly DeploymentTarget[]): string {
 }
 
 /**
- * Public model names and aliases resolved to deployments, built once from the routing config. Providers without a
- * configured account are left out; a model left with no deployment is not offered. Clients may also address
- * `provider/model` directly: every configured account of that provider, with the upstream model id as given.
+ * Public model names and aliases resolved to deployments, built once from the routing config, each target with its
+ * price. Providers without a configured account are left out; a model left with no deployment is not offered.
+ * Clients may also address `provider/model` directly: every configured account of that provider, with the upstream
+ * model id as given, priced by {@link directPricing} — and refused when it has no price.
  */
 export class ModelCatalog {
   private readonly byName = new Map<string, CatalogModel>();
   private readonly offered: CatalogModel[] = [];
   private readonly providers: Map<string, ProviderConfig>;
+  /** `provider/upstream-model` → the price of its first configured deployment, for direct calls. */
+  private readonly configuredPrices = new Map<string, PricingConfig>();
 
   /** `supported` says which provider types have an adapter; deployments of other types are left out. */
   constructor(
@@ -67,6 +99,11 @@ export class ModelCatalog {
   ) {
     this.providers = new Map(config.providers.filter((p) => supported(p.type)).map((p) => [p.id, p]));
     for (const model of config.models) {
+      for (const d of model.deployments) {
+        const provider = this.providers.get(d.provider);
+        const key = `${d.provider}/${d.model}`;
+        if (provider && !this.configuredPrices.has(key)) this.configuredPrices.set(key, pricingOf(provider, model, d));
+      }
       const entry = this.buildModel(model);
       if (entry.deployments.length === 0) continue;
       this.offered.push(entry);
@@ -81,7 +118,7 @@ export class ModelCatalog {
         return {
           key: [d.provider, d.account, d.model].filter(Boolean).join('/'),
           weight: d.weight ?? 1,
-          targets: provider ? targetsFor(provider, d.model, d.account) : [],
+          targets: provider ? targetsFor(provider, d.model, pricingOf(provider, model, d), d.account) : [],
         };
       })
       .filter((group) => group.targets.length > 0);
@@ -94,13 +131,15 @@ export class ModelCatalog {
       deployments,
       timeouts: model.timeouts ?? this.config.defaults.timeouts,
       retry: model.retry ?? this.config.defaults.retry,
-      pricing: model.pricing,
       ownedBy: ownedBy(deployments),
       direct: false,
     };
   }
 
-  /** A configured name or alias, or `provider/upstream-model`; undefined when nothing can serve it. */
+  /**
+   * A configured name or alias, or `provider/upstream-model`; undefined when nothing can serve it. A direct call to an
+   * upstream model with no price (and a provider that is not free) throws a 400: nobody is served unbilled.
+   */
   resolve(name: string): CatalogModel | undefined {
     const known = this.byName.get(name);
     if (known) return known;
@@ -108,9 +147,21 @@ export class ModelCatalog {
     if (slash <= 0) return undefined;
     const provider = this.providers.get(name.slice(0, slash));
     const upstreamModel = name.slice(slash + 1);
-    if (!provider || !upstreamModel) return undefined;
-    const deployments = targetsFor(provider, upstreamModel);
-    if (deployments.length === 0) return undefined;
+    if (!provider || !upstreamModel || configuredAccounts(provider).length === 0) return undefined;
+    const pricing = directPricing(
+      provider,
+      upstreamModel,
+      this.configuredPrices.get(`${provider.id}/${upstreamModel}`),
+    );
+    if (!pricing) {
+      throw new GatewayError(
+        ErrorCode.BAD_REQUEST,
+        `The model '${name}' has no price on this gateway, so it cannot be called directly; ask an administrator to ` +
+          `price '${upstreamModel}' for provider '${provider.id}'`,
+        { param: 'model' },
+      );
+    }
+    const deployments = targetsFor(provider, upstreamModel, pricing);
     const configured = this.offered.find((m) =>
       m.deployments.some((d) => d.provider === provider && d.upstreamModel === upstreamModel),
     );
@@ -122,7 +173,6 @@ export class ModelCatalog {
       deployments,
       timeouts: this.config.defaults.timeouts,
       retry: this.config.defaults.retry,
-      pricing: configured?.pricing,
       ownedBy: ownedBy(deployments),
       direct: true,
     };
@@ -142,8 +192,8 @@ export class ModelCatalog {
   }
 
   /** Every deployment of every offered model, once each. */
-  deployments(): DeploymentTarget[] {
-    const seen = new Map<string, DeploymentTarget>();
+  deployments(): PricedTarget[] {
+    const seen = new Map<string, PricedTarget>();
     for (const model of this.offered) for (const d of model.deployments) seen.set(d.key, d);
     return [...seen.values()];
   }

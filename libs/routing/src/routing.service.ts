@@ -20,7 +20,7 @@ import { CredentialRejections } from './credential-rejections';
 import { attemptBounds, createDeadline, Deadline } from './deadline';
 import { classifyFailure, triesOn } from './failure-class';
 import { LatencyTracker } from './latency-tracker';
-import { CatalogModel, ModelCatalog } from './model-catalog';
+import { CatalogModel, ModelCatalog, type PricedTarget } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 import { orderGroups } from './strategies';
 
@@ -49,7 +49,8 @@ export interface DeploymentStatus {
 export interface RouteOutcome<T> {
   value: T;
   model: CatalogModel;
-  target: DeploymentTarget;
+  /** The deployment that answered, with the price the request is billed at. */
+  target: PricedTarget;
   attempts: number;
 }
 
@@ -158,7 +159,7 @@ export class RoutingService implements OnModuleInit {
     );
   }
 
-  private candidates(model: CatalogModel): DeploymentTarget[] {
+  private candidates(model: CatalogModel): PricedTarget[] {
     const turn = this.turns.get(model.name) ?? 0;
     this.turns.set(model.name, turn + 1);
     const groups = orderGroups(model.strategy, model.groups, {
@@ -170,7 +171,7 @@ export class RoutingService implements OnModuleInit {
     return orderCandidates(groups, (group) => this.rotation.next(group));
   }
 
-  private groupKeyOf(model: CatalogModel, target: DeploymentTarget): string {
+  private groupKeyOf(model: CatalogModel, target: PricedTarget): string {
     return model.groups.find((g) => g.targets.includes(target))?.key ?? target.key;
   }
 

@@ -1,8 +1,7 @@
-import type { DeploymentTarget } from '@xrouter/providers';
-import type { DeploymentGroup } from './model-catalog';
+import type { DeploymentGroup, PricedTarget } from './model-catalog';
 import { orderGroups, SelectionInputs } from './strategies';
 
-const group = (key: string, weight = 1): DeploymentGroup => ({ key, weight, targets: [{ key } as DeploymentTarget] });
+const group = (key: string, weight = 1): DeploymentGroup => ({ key, weight, targets: [{ key } as PricedTarget] });
 const [a, b, c] = [group('a', 3), group('b', 1), group('c', 0)];
 const keys = (groups: DeploymentGroup[]) => groups.map((g) => g.key);
 

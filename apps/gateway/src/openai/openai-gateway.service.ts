@@ -10,7 +10,7 @@ import {
   ModelObject,
   Usage,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
+import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type PricedTarget } from '@xrouter/routing';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
 import { BudgetService, costRub, UsageRecorder, type BudgetSubject, type RequestLogEntry } from '@xrouter/usage';
@@ -23,6 +23,9 @@ export interface CallerContext {
   requestId: string;
   signal: AbortSignal;
 }
+
+/** A non-streamed answer with what it cost (RUB, exact decimal string): the client sees it in a header. */
+export type BilledOutcome<T> = RouteOutcome<T> & { costRub: string };
 
 const STARTED_AT = Math.floor(Date.now() / 1000);
 
@@ -67,12 +70,9 @@ export class OpenAiGatewayService {
   ) {}
 
   /** A finished request: its usage row, and its tokens charged to the key's tokens-per-minute window. */
-  private finished(entry: RequestLogEntry, principal: Principal): void {
+  private finished(entry: RequestLogEntry, principal: Principal, outcome: RouteOutcome<unknown>): void {
     this.usage.record(entry);
-    const labels = {
-      provider: entry.provider ?? 'none',
-      model: this.catalog.resolve(entry.model)?.direct ? 'direct' : entry.model,
-    };
+    const labels = { provider: entry.provider ?? 'none', model: outcome.model.direct ? 'direct' : entry.model };
     if (entry.promptTokens > 0) this.metrics.tokens.inc({ ...labels, kind: 'prompt' }, entry.promptTokens);
     if (entry.completionTokens > 0) this.metrics.tokens.inc({ ...labels, kind: 'completion' }, entry.completionTokens);
     const cost = Number(entry.costRub);
@@ -105,9 +105,9 @@ export class OpenAiGatewayService {
     return { startedAt: Date.now(), requestId: caller.requestId, principal: caller.principal, model, stream };
   }
 
-  private priceOf(model: string, usage: Usage | null | undefined): string {
-    const pricing = this.catalog.resolve(model)?.pricing;
-    return costRub(usage?.prompt_tokens ?? 0, usage?.completion_tokens ?? 0, pricing);
+  /** The cost of a request at the price of the deployment that served it (a fallback is billed at its own price). */
+  private priceOf(target: PricedTarget, usage: Usage | null | undefined): string {
+    return costRub(usage?.prompt_tokens ?? 0, usage?.completion_tokens ?? 0, target.pricing);
   }
 
   private recordFailure(draft: UsageDraft, error: unknown): void {
@@ -115,7 +115,7 @@ export class OpenAiGatewayService {
     this.usage.record(usageEntry(draft, null, { status, errorCode: code, costRub: '0' }));
   }
 
-  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<RouteOutcome<ChatCompletion>> {
+  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
     const draft = this.draft(caller, body.model, false);
     try {
       await this.admit(caller.principal, body.model);
@@ -124,11 +124,13 @@ export class OpenAiGatewayService {
         { requestId: caller.requestId, clientSignal: caller.signal },
       );
       const usage = outcome.value.usage;
+      const cost = this.priceOf(outcome.target, usage);
       this.finished(
-        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: this.priceOf(body.model, usage) }),
+        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: cost }),
         caller.principal,
+        outcome,
       );
-      return outcome;
+      return { ...outcome, costRub: cost };
     } catch (error) {
       this.recordFailure(draft, error);
       throw error;
@@ -151,7 +153,8 @@ export class OpenAiGatewayService {
       this.recordFailure(draft, error);
       throw error;
     }
-    const value = watchStream(outcome.value, draft.startedAt, (end) => {
+    const price = (usage: Usage) => this.priceOf(outcome.target, usage);
+    const value = watchStream(outcome.value, draft.startedAt, price, (end) => {
       // A provider that reported no usage (a broken or abandoned stream) is billed by an estimate.
       const usage: Usage = end.usage ?? {
         prompt_tokens: estimateTokens(promptText(body.messages)),
@@ -165,15 +168,16 @@ export class OpenAiGatewayService {
           errorCode: failed?.code ?? (end.completed ? null : 'client_closed'),
           usage,
           ttftMs: end.ttftMs,
-          costRub: this.priceOf(body.model, usage),
+          costRub: price(usage),
         }),
         caller.principal,
+        outcome,
       );
     });
     return { ...outcome, value };
   }
 
-  async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<RouteOutcome<EmbeddingResponse>> {
+  async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {
     const draft = this.draft(caller, body.model, false);
     try {
       await this.admit(caller.principal, body.model);
@@ -186,11 +190,14 @@ export class OpenAiGatewayService {
         completion_tokens: 0,
         total_tokens: outcome.value.usage.total_tokens,
       };
+      const cost = this.priceOf(outcome.target, usage);
       this.finished(
-        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: this.priceOf(body.model, usage) }),
+        usageEntry(draft, outcome, { status: 200, errorCode: null, usage, costRub: cost }),
         caller.principal,
+        outcome,
       );
-      return body.encoding_format === 'base64' ? { ...outcome, value: toBase64Embeddings(outcome.value) } : outcome;
+      const value = body.encoding_format === 'base64' ? toBase64Embeddings(outcome.value) : outcome.value;
+      return { ...outcome, value, costRub: cost };
     } catch (error) {
       this.recordFailure(draft, error);
       throw error;

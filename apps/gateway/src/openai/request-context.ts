@@ -14,9 +14,13 @@ export function callerContext(principal: Principal, res: ServerResponse): Caller
   return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal };
 }
 
-/** Tells the client what the router did: which provider and upstream model answered, after how many attempts. */
-export function setRouteHeaders(res: ServerResponse, outcome: RouteOutcome<unknown>): void {
+/**
+ * Tells the client what the router did: which provider and upstream model answered, after how many attempts, and —
+ * for an answer that is complete before it is sent — what it cost (a stream says so in its usage chunk instead).
+ */
+export function setRouteHeaders(res: ServerResponse, outcome: RouteOutcome<unknown> & { costRub?: string }): void {
   res.setHeader('x-xrouter-provider', outcome.target.provider.id);
   res.setHeader('x-xrouter-model', outcome.target.upstreamModel);
   res.setHeader('x-xrouter-attempts', String(outcome.attempts));
+  if (outcome.costRub !== undefined) res.setHeader('x-xrouter-cost-rub', outcome.costRub);
 }

@@ -61,13 +61,14 @@ export function usageEntry(
 }
 
 /**
- * Passes a stream through unchanged while watching it: its usage chunk, the time of its first content and how it
- * ended (completed, failed after the first byte, or abandoned by the client). `onEnd` runs exactly once, however the
- * consumer stops.
+ * Passes a stream through while watching it: its usage chunk, the time of its first content and how it ended
+ * (completed, failed after the first byte, or abandoned by the client). A chunk carrying usage gets its cost
+ * (`usage.cost_rub`, from `price`) added. `onEnd` runs exactly once, however the consumer stops.
  */
 export async function* watchStream(
   chunks: AsyncIterable<ChatCompletionChunk>,
   startedAt: number,
+  price: (usage: Usage) => string,
   onEnd: (end: {
     usage: Usage | null;
     text: string;
@@ -83,14 +84,18 @@ export async function* watchStream(
   let completed = false;
   try {
     for await (const chunk of chunks) {
-      if (chunk.usage) usage = chunk.usage;
       const delta = chunk.choices[0]?.delta;
       const piece = (delta?.content ?? '') + (delta?.reasoning_content ?? '');
       if (piece) {
         ttftMs ??= Date.now() - startedAt;
         text += piece;
       }
-      yield chunk;
+      if (chunk.usage) {
+        usage = chunk.usage;
+        yield { ...chunk, usage: { ...chunk.usage, cost_rub: price(chunk.usage) } };
+      } else {
+        yield chunk;
+      }
     }
     completed = true;
   } catch (caught) {

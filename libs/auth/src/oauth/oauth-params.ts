@@ -45,3 +45,19 @@ export class OAuthParams {
     return this.values.has(name) && this.values.get(name) !== '' ? this.require(name) : undefined;
   }
 }
+
+/**
+ * Whether a POSTed body is a set of parameters at all. The OAuth endpoints take forms (RFC 6749 §4.1.3, RFC 7009
+ * §2.1): no body, another content type (the form parser leaves the body unset) or JSON that is not an object is not.
+ */
+export function isParameterBody(body: unknown): body is object {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+/** The parameters of a POSTed body, or an `invalid_request` when it is not a form. */
+export function formParams(body: unknown): OAuthParams {
+  if (!isParameterBody(body)) {
+    throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded parameters.');
+  }
+  return new OAuthParams(body);
+}

@@ -21,6 +21,7 @@ import {
   ApiOperation,
   ApiProduces,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -31,10 +32,10 @@ import { OAuthService, type AuthorizationServerMetadata, type AuthorizeOutcome }
 import type { TokenResponse } from './oauth-tokens.service';
 import { ThrottlerGuard } from '@nestjs/throttler';
 
-/** `http://host:port` as the client reached us; the issuer when OAUTH_ISSUER is unset. */
-const RequestOrigin = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
+/** The client's address: the socket's, or what a trusted proxy says (express's `trust proxy`, from TRUST_PROXY). */
+const ClientIp = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
   const req = ctx.switchToHttp().getRequest<Request>();
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 });
 
 /** Writes a page (with its security headers) or a 302; returns the body for Nest to send. */
@@ -61,8 +62,8 @@ export class OAuthController {
 
   @Get('.well-known/oauth-authorization-server')
   @ApiOperation({ summary: 'Authorization server metadata (RFC 8414)' })
-  metadata(@RequestOrigin() origin: string): AuthorizationServerMetadata {
-    return this.oauth.metadata(origin);
+  metadata(): AuthorizationServerMetadata {
+    return this.oauth.metadata();
   }
 
   @Get('oauth/authorize')
@@ -77,12 +78,8 @@ export class OAuthController {
   @ApiOkResponse({ description: 'The login and consent page' })
   @ApiFoundResponse({ description: 'Redirect back to the client with an error' })
   @ApiBadRequestResponse({ description: 'Unknown client or unregistered redirect URI (page, no redirect)' })
-  async authorize(
-    @Query() query: Record<string, unknown>,
-    @RequestOrigin() origin: string,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<string> {
-    return send(res, await this.oauth.startAuthorization(query, origin));
+  async authorize(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response): Promise<string> {
+    return send(res, await this.oauth.startAuthorization(query));
   }
 
   @Post('oauth/authorize')
@@ -91,12 +88,16 @@ export class OAuthController {
   @ApiProduces('text/html')
   @ApiFoundResponse({ description: 'Back to the client with a code (approve) or access_denied (deny)' })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password: the page again, with an error' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'Too many sign-in attempts for this email from this address (or from everywhere): the page, Retry-After',
+  })
   async decide(
-    @Body() form: Record<string, unknown>,
-    @RequestOrigin() origin: string,
+    @Body() form: unknown,
+    @ClientIp() clientIp: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    return send(res, await this.oauth.completeAuthorization(form, origin));
+    return send(res, await this.oauth.completeAuthorization(form, clientIp));
   }
 
   @Post('oauth/token')
@@ -109,7 +110,7 @@ export class OAuthController {
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'invalid_grant, invalid_request, …' })
   @ApiUnauthorizedResponse({ type: OAuthErrorDto, description: 'invalid_client' })
-  token(@Body() form: Record<string, unknown>): Promise<TokenResponse> {
+  token(@Body() form: unknown): Promise<TokenResponse> {
     return this.oauth.token(form);
   }
 
@@ -120,7 +121,7 @@ export class OAuthController {
   @ApiBody({ type: RevokeRequestDto })
   @ApiOkResponse({ description: 'Revoked, or the token was unknown' })
   @ApiUnauthorizedResponse({ type: OAuthErrorDto, description: 'invalid_client' })
-  async revoke(@Body() form: Record<string, unknown>): Promise<void> {
+  async revoke(@Body() form: unknown): Promise<void> {
     await this.oauth.revoke(form);
   }
 }

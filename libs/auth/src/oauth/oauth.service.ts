@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { renderErrorPage, renderLoginPage, type HtmlPage } from './authorize.pag
 import { OAuthClientEntity } from './oauth-client.entity';
 import { oauthConfig } from './oauth.config';
 import { OAuthError, type OAuthErrorCode } from './oauth.error';
-import { OAuthParams } from './oauth-params';
+import { formParams, isParameterBody, OAuthParams } from './oauth-params';
 import { grantScopes, isClientIdShape, isRegisteredRedirectUri, parseScope, withResponseParams } from './oauth-policy';
 import { OAuthTokenService, type TokenResponse } from './oauth-tokens.service';
 import { isValidS256Challenge, PKCE_METHOD, verifyPkceS256 } from './pkce';
@@ -66,9 +66,19 @@ const AUTHORIZE_PARAMS = [
 ] as const;
 const CODE_KEY = 'oauth:code:';
 const CODE_USED_KEY = 'oauth:code-used:';
-const LOGIN_FAILURES_KEY = 'oauth:login-failures:';
-const MAX_LOGIN_FAILURES = 10;
-const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
+const LOGIN_KEY = 'oauth:login:';
+/** Sign-in attempts per e-mail from one client address in a window; a successful sign-in starts it again. */
+const ADDRESS_ATTEMPTS = 10;
+const ADDRESS_WINDOW_MS = 15 * 60_000;
+/**
+ * Every address together, per e-mail: a bucket that slows a flood from elsewhere to a few guesses a minute without
+ * locking the real user out (they wait seconds for a token, never the address window).
+ */
+const EMAIL_BURST = 20;
+const EMAIL_PER_SECOND = 6 / 60;
+
+/** What one sign-in attempt came to. */
+type LoginResult = { userId: string } | 'refused' | { retryAfterMs: number };
 
 /**
  * The authorization server: the authorization endpoint (login + consent, then a single-use code bound to a PKCE
@@ -76,7 +86,7 @@ const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
  * issued by one replica is redeemed — exactly once — on any other.
  */
 @Injectable()
-export class OAuthService {
+export class OAuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger(OAuthService.name);
 
   constructor(
@@ -87,13 +97,22 @@ export class OAuthService {
     @Inject(oauthConfig.KEY) private readonly config: ConfigType<typeof oauthConfig>,
   ) {}
 
-  /** The issuer identifier: OAUTH_ISSUER, or the origin the request arrived on. */
-  issuer(origin: string): string {
-    return this.config.issuer ?? origin;
+  onApplicationBootstrap(): void {
+    if (!this.config.issuerConfigured) {
+      this.logger.warn(
+        `OAUTH_ISSUER is not set: OAuth metadata and redirects name ${this.config.issuer} as the issuer; ` +
+          'set OAUTH_ISSUER to the public URL clients reach this gateway on',
+      );
+    }
   }
 
-  metadata(origin: string): AuthorizationServerMetadata {
-    const issuer = this.issuer(origin);
+  /** The issuer identifier, from configuration only (the request's Host header is the client's to choose). */
+  issuer(): string {
+    return this.config.issuer;
+  }
+
+  metadata(): AuthorizationServerMetadata {
+    const issuer = this.issuer();
     return {
       issuer,
       authorization_endpoint: `${issuer}/oauth/authorize`,
@@ -110,38 +129,46 @@ export class OAuthService {
   }
 
   /** GET /oauth/authorize: the login and consent page, or the reason the request cannot go on. */
-  async startAuthorization(query: object, origin: string): Promise<AuthorizeOutcome> {
-    const checked = await this.checkAuthorizeRequest(new OAuthParams(query), origin);
+  async startAuthorization(query: object): Promise<AuthorizeOutcome> {
+    const checked = await this.checkAuthorizeRequest(new OAuthParams(query));
     if ('kind' in checked) return checked;
     return { kind: 'page', page: this.loginPage(checked) };
   }
 
-  /** POST /oauth/authorize: Deny sends the user back; Approve checks the password, then sends back a code. */
-  async completeAuthorization(form: object, origin: string): Promise<AuthorizeOutcome> {
+  /**
+   * POST /oauth/authorize from `clientIp`: Deny sends the user back; Approve checks the password (within the sign-in
+   * limits), then sends back a code.
+   */
+  async completeAuthorization(form: unknown, clientIp: string): Promise<AuthorizeOutcome> {
+    if (!isParameterBody(form)) return this.errorPage(400, 'The sign-in form was not sent as a form.');
     const params = new OAuthParams(form);
-    const checked = await this.checkAuthorizeRequest(params, origin);
+    const checked = await this.checkAuthorizeRequest(params);
     if ('kind' in checked) return checked;
     const decision = params.get('decision');
     if (decision === 'deny') {
-      return this.errorRedirect(checked, origin, 'access_denied', 'The user denied the request.');
+      return this.errorRedirect(checked, 'access_denied', 'The user denied the request.');
     }
     if (decision !== 'approve') {
-      return this.errorRedirect(checked, origin, 'invalid_request', "'decision' must be approve or deny.");
+      return this.errorRedirect(checked, 'invalid_request', "'decision' must be approve or deny.");
     }
     const email = params.get('email')?.trim();
     const password = params.get('password');
     if (!email || !password) {
       return { kind: 'page', page: this.loginPage(checked, 'Enter your email and password.', email, 400) };
     }
-    const login = await this.login(email, password);
-    if (login === 'throttled') {
-      return {
-        kind: 'page',
-        page: this.loginPage(checked, 'Too many failed sign-ins for this email. Try again later.', email, 429),
-      };
-    }
+    const login = await this.login(email, password, clientIp);
     if (login === 'refused') {
       return { kind: 'page', page: this.loginPage(checked, 'Incorrect email or password.', email, 401) };
+    }
+    if ('retryAfterMs' in login) {
+      const seconds = Math.max(1, Math.ceil(login.retryAfterMs / 1000));
+      const page = this.loginPage(
+        checked,
+        `Too many sign-in attempts for this email. Try again in ${seconds} s.`,
+        email,
+        429,
+      );
+      return { kind: 'page', page: { ...page, headers: { ...page.headers, 'retry-after': String(seconds) } } };
     }
     const userId = login.userId;
 
@@ -159,13 +186,13 @@ export class OAuthService {
     this.logger.log({ clientId: checked.client.id, userId }, 'OAuth authorization granted');
     return {
       kind: 'redirect',
-      location: withResponseParams(checked.redirectUri, { code, state: checked.state, iss: this.issuer(origin) }),
+      location: withResponseParams(checked.redirectUri, { code, state: checked.state, iss: this.issuer() }),
     };
   }
 
   /** POST /oauth/token. */
-  async token(form: object): Promise<TokenResponse> {
-    const params = new OAuthParams(form);
+  async token(form: unknown): Promise<TokenResponse> {
+    const params = formParams(form);
     const grantType = params.require('grant_type');
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
       throw new OAuthError('unsupported_grant_type', 'Only authorization_code and refresh_token are supported.');
@@ -186,8 +213,8 @@ export class OAuthService {
   }
 
   /** POST /oauth/revoke (RFC 7009): 200 whether or not the token was known. */
-  async revoke(form: object): Promise<void> {
-    const params = new OAuthParams(form);
+  async revoke(form: unknown): Promise<void> {
+    const params = formParams(form);
     const token = params.require('token');
     params.optional('token_type_hint'); // Any hint is fine: tokens are looked up by hash whatever their kind.
     const client = await this.authenticateClient(params);
@@ -243,10 +270,7 @@ export class OAuthService {
    * Validates an authorization request in RFC 6749 §4.1.2.1 order: until the client and its exact redirect URI are
    * known, errors are shown on a page (never redirected to an unverified URI); after that, they go back to the client.
    */
-  private async checkAuthorizeRequest(
-    params: OAuthParams,
-    origin: string,
-  ): Promise<AuthorizeOutcome | ValidAuthorizeRequest> {
+  private async checkAuthorizeRequest(params: OAuthParams): Promise<AuthorizeOutcome | ValidAuthorizeRequest> {
     const untrusted = params.malformed(['client_id', 'redirect_uri']);
     if (untrusted) return this.errorPage(400, `The '${untrusted}' parameter is malformed.`);
     const clientId = params.get('client_id');
@@ -266,7 +290,7 @@ export class OAuthService {
       scopes: [],
       echo: Object.fromEntries(AUTHORIZE_PARAMS.map((name) => [name, params.get(name)])),
     };
-    const fail = (code: OAuthErrorCode, description: string) => this.errorRedirect(request, origin, code, description);
+    const fail = (code: OAuthErrorCode, description: string) => this.errorRedirect(request, code, description);
     const malformed = params.malformed(AUTHORIZE_PARAMS);
     if (malformed) return fail('invalid_request', `The '${malformed}' parameter must be given once.`);
     const responseType = params.get('response_type');
@@ -286,18 +310,27 @@ export class OAuthService {
     return { ...request, codeChallenge: challenge, scopes };
   }
 
-  /** The user id for a correct email and password of an enabled user; failures are counted per email. */
-  private async login(email: string, password: string): Promise<{ userId: string } | 'refused' | 'throttled'> {
-    const failuresKey = LOGIN_FAILURES_KEY + hashSecret(email.toLowerCase());
-    const failures = Number((await this.store.get(failuresKey)) ?? 0);
-    if (failures >= MAX_LOGIN_FAILURES) return 'throttled';
+  /**
+   * The user id for a correct email and password of an enabled user. Whether the password is checked at all is
+   * decided first, in one atomic store call: at most {@link ADDRESS_ATTEMPTS} per (e-mail, client address) in the
+   * window, and the e-mail's bucket across every address. A sign-in starts that address's count again.
+   */
+  private async login(email: string, password: string, clientIp: string): Promise<LoginResult> {
+    // One hash tag per e-mail, so both counters sit on one Redis Cluster slot.
+    const subject = `${LOGIN_KEY}{${hashSecret(email.toLowerCase())}}`;
+    const addressKey = `${subject}:address:${hashSecret(clientIp)}`;
+    const limits = await this.store.consumeLimits([
+      { type: 'window', key: addressKey, cost: 1, limit: ADDRESS_ATTEMPTS, windowMs: ADDRESS_WINDOW_MS },
+      { type: 'bucket', key: `${subject}:every-address`, cost: 1, ratePerSec: EMAIL_PER_SECOND, burst: EMAIL_BURST },
+    ]);
+    if (!limits.allowed) return { retryAfterMs: Math.max(...limits.checks.map((check) => check.retryAfterMs)) };
     const [user] = await this.dataSource.query<
       Array<{ id: string; role: Role; password_hash: string | null; disabled_at: Date | null }>
     >(`SELECT id, role, password_hash, disabled_at FROM users WHERE lower(email) = lower($1)`, [email]);
     const usable = user && !user.disabled_at ? user.password_hash : null;
-    if (await verifyPassword(usable, password)) return { userId: user.id };
-    await this.store.increment(failuresKey, 1, LOGIN_FAILURE_WINDOW_MS);
-    return 'refused';
+    if (!(await verifyPassword(usable, password))) return 'refused';
+    await this.store.delete(addressKey);
+    return { userId: user.id };
   }
 
   private loginPage(request: ValidAuthorizeRequest, error?: string, email?: string, status?: number): HtmlPage {
@@ -318,7 +351,6 @@ export class OAuthService {
 
   private errorRedirect(
     request: Pick<ValidAuthorizeRequest, 'redirectUri' | 'state'>,
-    origin: string,
     error: OAuthErrorCode,
     description: string,
   ): AuthorizeOutcome {
@@ -328,7 +360,7 @@ export class OAuthService {
         error,
         error_description: description,
         state: request.state,
-        iss: this.issuer(origin),
+        iss: this.issuer(),
       }),
     };
   }

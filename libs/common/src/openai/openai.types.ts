@@ -63,6 +63,8 @@ export interface Usage {
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number };
   completion_tokens_details?: { reasoning_tokens?: number };
+  /** XRouter's addition, on the usage chunk of a stream: what the request cost in RUB, as an exact decimal string. */
+  cost_rub?: string;
 }
 
 export interface ChatCompletion {

@@ -15,6 +15,7 @@ models:
     deployments:
       - { provider: mts, model: mws-gpt-alpha }
     timeouts: { first_token_ms: 1500 }
+    pricing: { prompt_per_1k: 0.15, completion_per_1k: 0.3 }
 `;
 
 function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigFileError {
@@ -72,6 +73,64 @@ describe('parseRoutingConfig', () => {
     const error = problemsOf(VALID.replace('{ provider: mts, model', '{ provider: mtss, model'));
     expect(error.problems).toEqual([
       { path: 'models[0].deployments[0].provider', line: 14, message: "unknown provider 'mtss'" },
+    ]);
+  });
+
+  it('should refuse a deployment with no price anywhere, naming the model, provider, upstream model and line', () => {
+    const error = problemsOf(VALID.replace('    pricing: { prompt_per_1k: 0.15, completion_per_1k: 0.3 }\n', ''));
+    expect(error.problems).toEqual([
+      {
+        path: 'models[0].deployments[0]',
+        line: 14,
+        message: expect.stringMatching(
+          /^model 'mws-gpt-alpha': .*provider 'mts', upstream model 'mws-gpt-alpha'.* no price/,
+        ),
+      },
+    ]);
+    expect(error.message).toContain('models[0].deployments[0] (line 14)');
+  });
+
+  it.each([
+    [
+      'the provider price list',
+      '    pricing:\n      mws-gpt-alpha: { prompt_per_1k: 0.1, completion_per_1k: 0.2 }\n',
+      '',
+    ],
+    ['a free provider', '    free: true\n', ''],
+    ['a free deployment', '', ', free: true'],
+    ['a deployment price', '', ', pricing: { prompt_per_1k: 1, completion_per_1k: 1 }'],
+  ])('should accept an unpriced model whose deployment is priced by %s', (_name, providerLines, deploymentFields) => {
+    const text = VALID.replace('    pricing: { prompt_per_1k: 0.15, completion_per_1k: 0.3 }\n', '')
+      .replace('models:\n', `${providerLines}models:\n`)
+      .replace('model: mws-gpt-alpha }', `model: mws-gpt-alpha${deploymentFields} }`);
+    expect(() => parseRoutingConfig(text, 'test.yaml', {})).not.toThrow();
+  });
+
+  it('should refuse a deployment that is both free and priced', () => {
+    const error = problemsOf(
+      VALID.replace(
+        'model: mws-gpt-alpha }',
+        'model: mws-gpt-alpha, free: true, pricing: { prompt_per_1k: 1, completion_per_1k: 1 } }',
+      ),
+    );
+    expect(error.problems).toEqual([
+      {
+        path: 'models[0].deployments[0].free',
+        line: 14,
+        message: 'a deployment is either free or has pricing, not both',
+      },
+    ]);
+  });
+
+  it('should check the provider price list like any other price, naming its line', () => {
+    const error = problemsOf(
+      VALID.replace(
+        'models:\n',
+        '    pricing:\n      mws-gpt-alpha: { prompt_per_1k: -1, completion_per_1k: 0.2 }\nmodels:\n',
+      ),
+    );
+    expect(error.problems).toEqual([
+      expect.objectContaining({ path: 'providers[0].pricing.mws-gpt-alpha.prompt_per_1k', line: 11 }),
     ]);
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { deploymentPricing } from './deployment-pricing';
 import { RoutingConfig } from './routing-config.schema';
 
 type Path = Array<string | number>;
@@ -73,7 +74,10 @@ function flattenErrors(errors: ValidationError[], parent: Path = []): Array<{ pa
   });
 }
 
-/** References between sections: deployments name existing providers/accounts; names and aliases are unique. */
+/**
+ * References between sections: deployments name existing providers/accounts and have a price; names and aliases are
+ * unique.
+ */
 function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string }> {
   const problems: Array<{ path: Path; message: string }> = [];
   const providers = new Map(config.providers.map((p) => [p.id, p]));
@@ -109,6 +113,20 @@ function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string 
         problems.push({
           path: ['models', i, 'deployments', j, 'account'],
           message: `provider '${provider.id}' has no account '${deployment.account}'`,
+        });
+      }
+      if (deployment.free && deployment.pricing) {
+        problems.push({
+          path: ['models', i, 'deployments', j, 'free'],
+          message: 'a deployment is either free or has pricing, not both',
+        });
+      } else if (provider && !deploymentPricing(provider, model, deployment)) {
+        problems.push({
+          path: ['models', i, 'deployments', j],
+          message:
+            `model '${model.name}': the deployment of provider '${provider.id}', upstream model '${deployment.model}', ` +
+            `has no price: give it pricing (or free: true), give the model pricing, or list '${deployment.model}' ` +
+            `in the provider's pricing`,
         });
       }
     });

@@ -2,7 +2,9 @@ import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
+  IsInstance,
   IsInt,
   IsNumber,
   IsOptional,
@@ -76,6 +78,13 @@ export class AccountConfig {
   declare credential_vars?: string[];
 }
 
+export class PricingConfig {
+  /** RUB per 1,000 prompt tokens. */
+  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) prompt_per_1k!: number;
+  /** RUB per 1,000 completion tokens. */
+  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) completion_per_1k!: number;
+}
+
 export class ProviderConfig {
   @IsString() @Matches(ID, { message: 'id must be lowercase letters, digits, ".", "_" or "-"' }) id!: string;
   @IsIn(PROVIDER_TYPES) type!: ProviderType;
@@ -97,6 +106,17 @@ export class ProviderConfig {
    */
   @IsOptional() @IsIn(['split', 'strip', 'keep']) think_tags?: 'split' | 'strip' | 'keep';
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => AccountConfig) accounts!: AccountConfig[];
+  /**
+   * The provider's price list, by upstream model id: the price of its deployments that name none of their own (and
+   * of direct `provider/model` calls).
+   */
+  @IsOptional()
+  @IsInstance(Map, { message: 'pricing must map upstream model ids to prices' })
+  @ValidateNested({ each: true })
+  @Type(() => PricingConfig)
+  pricing?: Map<string, PricingConfig>;
+  /** Everything it serves is billed at 0 (a self-hosted model): said in the file, never assumed from a missing price. */
+  @IsOptional() @IsBoolean() free?: boolean;
   /** Set by the gateway (never in the file) when this provider is served by the bundled emulator. */
   declare emulated?: boolean;
 }
@@ -108,13 +128,10 @@ export class DeploymentConfig {
   /** The model id at the upstream. */
   @IsString() @MinLength(1) model!: string;
   @IsOptional() @IsNumber() @Min(0) weight?: number;
-}
-
-export class PricingConfig {
-  /** RUB per 1,000 prompt tokens. */
-  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) prompt_per_1k!: number;
-  /** RUB per 1,000 completion tokens. */
-  @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) completion_per_1k!: number;
+  /** This deployment's own price, ahead of the model's and the provider's. */
+  @IsOptional() @ValidateNested() @Type(() => PricingConfig) pricing?: PricingConfig;
+  /** Billed at 0, whatever the model's or the provider's price. */
+  @IsOptional() @IsBoolean() free?: boolean;
 }
 
 export class ModelConfig {
