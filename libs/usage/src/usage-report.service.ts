@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
+import { usageCsv } from './usage-csv';
 import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
 
 export type UsageGroupBy = 'key' | 'user' | 'model' | 'provider' | 'day' | 'none';
@@ -107,25 +108,6 @@ function percentiles(raw: RawRow['latency']): number[] {
   return [0, 1, 2].map((i) => Number(values[i] ?? 0));
 }
 
-/** RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled; lines end in CRLF. */
-function csvField(value: string | number | null): string {
-  const text = value === null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-const CSV_COLUMNS: ReadonlyArray<keyof UsageReportRow> = [
-  'group',
-  'requests',
-  'errors',
-  'promptTokens',
-  'completionTokens',
-  'totalTokens',
-  'costRub',
-  'latencyP50Ms',
-  'latencyP95Ms',
-  'latencyP99Ms',
-];
-
 /** Usage totals straight from `request_logs` with SQL aggregates; partitions outside `from`/`to` are pruned. */
 @Injectable()
 export class UsageReportService {
@@ -165,9 +147,8 @@ export class UsageReportService {
     });
   }
 
-  /** The rows as CSV (RFC 4180) with a header line. */
+  /** The rows as CSV (RFC 4180, formulas neutralised) with a header line. */
   toCsv(rows: readonly UsageReportRow[]): string {
-    const lines = [CSV_COLUMNS.join(','), ...rows.map((row) => CSV_COLUMNS.map((c) => csvField(row[c])).join(','))];
-    return `${lines.join('\r\n')}\r\n`;
+    return usageCsv(rows);
   }
 }
