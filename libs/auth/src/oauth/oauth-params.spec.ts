@@ -26,4 +26,11 @@ describe('OAuthParams', () => {
     expect(() => params.require(name)).toThrow(OAuthError);
     expect(() => params.require(name)).toThrow(expect.objectContaining({ code: 'invalid_request' }) as Error);
   });
+
+  it.each([undefined, null, ['client_id'], 'client_id=x'])('should read %p as no parameters', (source) => {
+    const none = new OAuthParams(source);
+    expect(none.get('client_id')).toBeUndefined();
+    expect(none.malformed(['client_id'])).toBeNull();
+    expect(() => none.require('client_id')).toThrow(OAuthError);
+  });
 });

@@ -15,8 +15,10 @@ function wellFormed(value: unknown): value is string {
 export class OAuthParams {
   private readonly values: Map<string, unknown>;
 
-  constructor(source: object) {
-    this.values = new Map(Object.entries(source));
+  /** `source`: the parsed query or form; anything else (no body, a JSON array) has no parameters. */
+  constructor(source: unknown) {
+    const object = typeof source === 'object' && source !== null && !Array.isArray(source);
+    this.values = new Map(object ? Object.entries(source) : []);
   }
 
   /** The first parameter that is repeated, not a string, too long or holds a NUL, if any. */
