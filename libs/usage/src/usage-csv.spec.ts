@@ -1,5 +1,5 @@
 import { csvField, usageCsv } from './usage-csv';
-import type { UsageReportRow } from './usage-report.service';
+import type { UsageReportRow } from './usage-report-row';
 
 describe('csvField', () => {
   it.each<[string | number | null, string]>([

@@ -1,4 +1,4 @@
-import type { UsageReportRow } from './usage-report.service';
+import type { UsageReportRow } from './usage-report-row';
 
 /** What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): `=`, `+`, `-`, `@`, tab, CR. */
 const FORMULA_START = /^[=+\-@\t\r]/;

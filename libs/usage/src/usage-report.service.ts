@@ -2,7 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { usageCsv } from './usage-csv';
+import type { UsageReportRow } from './usage-report-row';
 import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
+
+export type { UsageReportRow } from './usage-report-row';
 
 export type UsageGroupBy = 'key' | 'user' | 'model' | 'provider' | 'day' | 'none';
 
@@ -18,21 +21,6 @@ export interface UsageReportFilter {
   provider?: string;
   /** `error`: an HTTP status ≥ 400, or an error code (a stream that failed after its first byte). */
   status?: 'success' | 'error';
-}
-
-export interface UsageReportRow {
-  /** Key id, user id, model, provider, `YYYY-MM-DD` (UTC) or `all`; null for rows without one (no key, no provider). */
-  group: string | null;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** Exact decimal RUB, 9 fractional digits. */
-  costRub: string;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  latencyP99Ms: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
