@@ -60,8 +60,9 @@ FUZZ_KEY=$(api POST /admin/api-keys "{\"name\":\"fuzz\",\"user_id\":\"$ADMIN_ID\
 # that end a credential (revoke, rotate, disable a user) would cut the run's key early and leave the rest of the
 # operations answering 401. They are fuzzed last, in a run of their own. No stateful phase (its links do the same).
 DESTRUCTIVE='^(AdminApiKeysController_(revoke|rotate)|AccountApiKeysController_(revoke|rotate)|UsersController_disable)$'
+# Run from the work directory: schemathesis leaves its state (.schemathesis/) in the current one.
 fuzz() {
-  "$WORK/venv/bin/st" run "$URL/docs-json" \
+  (cd "$WORK" && "$WORK/venv/bin/st" run "$URL/docs-json" \
     --url "$URL" \
     --header "Authorization: Bearer $FUZZ_KEY" \
     --checks not_a_server_error,response_schema_conformance \
@@ -71,7 +72,7 @@ fuzz() {
     --workers 2 \
     --generation-database none \
     --no-color \
-    "$@"
+    "$@")
 }
 status=0
 step "schemathesis: no server errors, responses as documented ($MAX_EXAMPLES cases per operation, ${MAX_TIME}s)"
