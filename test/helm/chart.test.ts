@@ -199,6 +199,13 @@ describe('helm chart helm/xrouter', () => {
       });
     });
 
+    it('passes the HTTP timeouts that cut slow and idle clients', () => {
+      const container = deployment(objects).template.spec.containers[0];
+      expect(envVar(container, 'HTTP_HEADERS_TIMEOUT_MS').value).toBe('10000');
+      expect(envVar(container, 'HTTP_REQUEST_TIMEOUT_MS').value).toBe('30000');
+      expect(envVar(container, 'HTTP_KEEP_ALIVE_TIMEOUT_MS').value).toBe('5000');
+    });
+
     it('trusts no proxy unless gateway.trustProxy names one', () => {
       const names = deployment(objects).template.spec.containers[0].env.map((e) => e.name);
       expect(names).not.toContain('TRUST_PROXY');

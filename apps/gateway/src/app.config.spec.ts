@@ -16,3 +16,35 @@ describe('trustProxySetting', () => {
     expect(() => validateEnvironment([appConfig], { TRUST_PROXY: 'yes please!' })).toThrow(/TRUST_PROXY/);
   });
 });
+
+describe('HTTP timeouts', () => {
+  const http = (env: Record<string, string>) => {
+    const saved = process.env;
+    process.env = env;
+    try {
+      return appConfig().http;
+    } finally {
+      process.env = saved;
+    }
+  };
+
+  it('should default to 10 s for headers, 30 s for the whole request and 5 s of keep-alive', () => {
+    expect(http({})).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+  });
+
+  it('should read the variables', () => {
+    expect(
+      http({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '300' }),
+    ).toEqual({ headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 300 });
+  });
+
+  it.each([
+    [{ HTTP_HEADERS_TIMEOUT_MS: '0' }, /HTTP_HEADERS_TIMEOUT_MS/],
+    [{ HTTP_REQUEST_TIMEOUT_MS: 'soon' }, /HTTP_REQUEST_TIMEOUT_MS/],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' }, /HTTP_KEEP_ALIVE_TIMEOUT_MS/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '40000' }, /must not exceed HTTP_REQUEST_TIMEOUT_MS/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '1000' }, /must not exceed/],
+  ])('should refuse %j', (env, message) => {
+    expect(() => validateEnvironment([appConfig], env)).toThrow(message);
+  });
+});

@@ -1,5 +1,22 @@
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { DEFAULT_PORT, defineConfig } from '@xrouter/config';
+
+const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/** node:http refuses a headers timeout longer than the request timeout (which covers the headers too). */
+function NotOverRequestTimeout(): PropertyDecorator {
+  return ValidateBy({
+    name: 'notOverRequestTimeout',
+    validator: {
+      validate: (value: unknown, args) =>
+        typeof value !== 'number' ||
+        value <= ((args?.object as AppEnv).HTTP_REQUEST_TIMEOUT_MS ?? HTTP_REQUEST_TIMEOUT_MS),
+      defaultMessage: () => 'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    },
+  });
+}
 
 class AppEnv {
   @IsOptional() @IsInt() @Min(0) @Max(65535) PORT?: number;
@@ -10,6 +27,9 @@ class AppEnv {
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'MAX_BODY_SIZE must look like 512kb or 10mb' })
   MAX_BODY_SIZE?: string;
   @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
+  @IsOptional() @IsInt() @Min(1) @NotOverRequestTimeout() HTTP_HEADERS_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(1) HTTP_REQUEST_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(1) HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
   @IsOptional() @IsString() XROUTER_CONFIG?: string;
   @IsOptional()
   @Matches(/^(true|false|\d+|[\w.:/,\s-]+)$/, {
@@ -38,4 +58,13 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
   routingConfigPath: env.XROUTER_CONFIG ?? 'config/xrouter.yaml',
   trustProxy: trustProxySetting(env.TRUST_PROXY),
+  /** Slow or idle clients must not hold sockets: node:http answers 408 and closes when these run out. */
+  http: {
+    /** From the connection (or the previous request) to the end of the request headers. */
+    headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? HTTP_HEADERS_TIMEOUT_MS,
+    /** The whole request, body included. Responses (streams) are not bounded by it. */
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? HTTP_REQUEST_TIMEOUT_MS,
+    /** How long an idle keep-alive connection stays open between requests. */
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  },
 }));

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { ErrorCode } from '@xrouter/common';
-import { bodySizeBytes, isJsonContentType, readJsonBody } from './json-body';
+import { bodySizeBytes, isJsonContentType, MAX_JSON_DEPTH, nestsDeeperThan, readJsonBody } from './json-body';
 
 /** A request-shaped stream (the headers and the body in the given pieces) and the response it would get. */
 function request(headers: Record<string, string>, ...pieces: (string | Buffer)[]): [IncomingMessage, ServerResponse] {
@@ -30,6 +30,26 @@ describe('isJsonContentType', () => {
     ['application/jsonp', false],
     [undefined, false],
   ])('%p → %p', (header, expected) => expect(isJsonContentType(header)).toBe(expected));
+});
+
+const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
+const nestedObject = (depth: number): string => (depth === 0 ? '1' : `{"a":${nestedObject(depth - 1)}}`);
+
+describe('nestsDeeperThan', () => {
+  it.each([
+    ['a number', '1', 0, false],
+    ['a string', '"[[[[[["', 0, false],
+    ['an empty array at the limit', nested(1), 1, false],
+    ['an empty array over the limit', nested(1), 0, true],
+    ['arrays at the limit', nested(5), 5, false],
+    ['arrays over the limit', nested(6), 5, true],
+    ['objects at the limit', nestedObject(5), 5, false],
+    ['objects over the limit', nestedObject(6), 5, true],
+    ['a deep branch after shallow ones', `[1,[2],{"a":[[[[[[]]]]]]}]`, 5, true],
+    ['wide but shallow', JSON.stringify({ messages: Array.from({ length: 500 }, () => ({ role: 'user' })) }), 3, false],
+  ])('%s', (_title, json, limit, expected) => {
+    expect(nestsDeeperThan(JSON.parse(json), limit)).toBe(expected);
+  });
 });
 
 describe('readJsonBody', () => {
@@ -61,6 +81,16 @@ describe('readJsonBody', () => {
     expect(hugeRes.getHeader('connection')).toBe('close');
   });
 
+  it('should accept a body nested exactly to the limit, and refuse one deeper with a 400', async () => {
+    await expect(readJsonBody(...request({}, nested(MAX_JSON_DEPTH)), 10_000)).resolves.toBeInstanceOf(Array);
+    for (const json of [nested(MAX_JSON_DEPTH + 1), `{"a":${nested(3000)}}`, nestedObject(MAX_JSON_DEPTH + 1)]) {
+      await expect(readJsonBody(...request({}, json), 10_000)).rejects.toMatchObject({
+        code: ErrorCode.INVALID_JSON,
+        status: 400,
+      });
+    }
+  });
+
   it('should give undefined for an empty body', async () => {
     await expect(readJsonBody(...request({}), 100)).resolves.toBeUndefined();
   });
@@ -87,6 +117,14 @@ describe('readJsonBody', () => {
       415,
     ],
     ['an unknown encoding', request({ 'content-encoding': 'zstd' }, '{}'), ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415],
+    ['a corrupt gzip body', request({ 'content-encoding': 'gzip' }, 'not gzip at all'), ErrorCode.BAD_REQUEST, 400],
+    [
+      'a truncated gzip body',
+      request({ 'content-encoding': 'gzip' }, gzipSync('{"a":1}').subarray(0, 12)),
+      ErrorCode.BAD_REQUEST,
+      400,
+    ],
+    ['a corrupt deflate body', request({ 'content-encoding': 'deflate' }, 'garbage'), ErrorCode.BAD_REQUEST, 400],
   ])('should refuse %s', async (_name, req, code, status) => {
     await expect(readJsonBody(...req, 100)).rejects.toMatchObject({ code, status });
   });

@@ -4,6 +4,12 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 
 const SIZE_PATTERN = /^(\d+)(b|kb|mb)$/i;
+
+/**
+ * How deeply arrays and objects may nest in a body. Far more than any request needs (tool parameter schemas
+ * included), far less than the depth at which the recursive DTO transform and validation overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 100;
 const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
 /** `MAX_BODY_SIZE` (`512kb`, `10mb`, validated by the app config) in bytes. */
@@ -22,6 +28,27 @@ function tooLarge(): GatewayError {
   return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is larger than this gateway accepts.');
 }
 
+/**
+ * Whether arrays and objects nest more than `levelsLeft` deep. Walks values, not bytes (a string is one step however
+ * long), and stops at the first branch that is too deep, so its own recursion is bounded by the limit.
+ */
+export function nestsDeeperThan(value: unknown, levelsLeft: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levelsLeft === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeperThan(item, levelsLeft - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], levelsLeft - 1)) return true;
+  return false;
+}
+
+/** zlib's errors (`Z_DATA_ERROR`, `Z_BUF_ERROR` for a truncated stream, …): the client's compressed bytes are bad. */
+function isZlibError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
 /** The body as a stream of plain bytes: gzip and deflate are inflated, any other encoding is refused. */
 function decoded(req: IncomingMessage): Readable {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
@@ -34,8 +61,9 @@ function decoded(req: IncomingMessage): Readable {
 /**
  * Reads a request body of at most `limitBytes` (after inflating) and parses it as JSON. Rejects with a GatewayError
  * the error filter answers as is: 413 when the body is too large (a declared `Content-Length` over the limit is
- * refused before reading), 400 `invalid_json` when it does not parse, 415 for a charset other than UTF-8 or an
- * unknown content encoding. An empty body is `undefined`.
+ * refused before reading), 400 `invalid_json` when it does not parse or nests deeper than {@link MAX_JSON_DEPTH},
+ * 400 when its gzip or deflate bytes are corrupt, 415 for a charset other than UTF-8 or an unknown content encoding.
+ * An empty body is `undefined`.
  */
 export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<unknown> {
   try {
@@ -74,18 +102,29 @@ async function readJson(req: IncomingMessage, limitBytes: number): Promise<unkno
   if (declared > limitBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  // Stopping early must not destroy the request: that would reset the connection before the 413 is written.
-  for await (const chunk of decoded(req).iterator({ destroyOnReturn: false })) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw tooLarge();
-    chunks.push(chunk as Buffer);
+  try {
+    // Stopping early must not destroy the request: that would reset the connection before the 413 is written.
+    for await (const chunk of decoded(req).iterator({ destroyOnReturn: false })) {
+      size += (chunk as Buffer).length;
+      if (size > limitBytes) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (!isZlibError(error)) throw error;
+    const encoding = String(req.headers['content-encoding']).toLowerCase();
+    throw new GatewayError(ErrorCode.BAD_REQUEST, `The request body is not valid ${encoding} data.`, { cause: error });
   }
   if (size === 0) return undefined;
+  let body: unknown;
   try {
-    return JSON.parse(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
   } catch (error) {
     throw new GatewayError(ErrorCode.INVALID_JSON, 'The request body is not valid JSON.', { cause: error });
   }
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw new GatewayError(ErrorCode.INVALID_JSON, `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return body;
 }
 
 /**

@@ -19,6 +19,7 @@ import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
 import { appConfig } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
+import { TimedExpressAdapter } from './http-server';
 import { bodySizeBytes, jsonBodyMiddleware } from './json-body';
 import { OpenAiRoutes } from './openai/openai-routes';
 import { setupSwagger } from './swagger';
@@ -82,10 +83,14 @@ async function bootstrap(): Promise<void> {
   }
 
   const loggers = createLoggers({ level: settings.logLevel, pretty: settings.logPretty });
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(routing), {
-    logger: new PinoNestLogger(loggers.app),
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    GatewayModule.forRoot(routing),
+    new TimedExpressAdapter(settings.http),
+    {
+      logger: new PinoNestLogger(loggers.app),
+      bodyParser: false,
+    },
+  );
   serveRequests(app, loggers.requests);
   app.use(jsonBodyMiddleware(bodySizeBytes(settings.maxBodySize)));
   app.useGlobalFilters(new OpenAiExceptionFilter());

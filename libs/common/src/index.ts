@@ -3,6 +3,8 @@ export * from './errors/gateway.error';
 export * from './errors/openai-error-body';
 export * from './errors/openai-exception.filter';
 export * from './errors/to-gateway-error';
+export * from './http/no-nul.validator';
+export * from './http/uuid.pipe';
 export * from './http/validation.pipe';
 export * from './logging/logger.options';
 export * from './logging/pino-nest.logger';

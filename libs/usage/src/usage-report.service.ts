@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
+import { usageCsv } from './usage-csv';
+import type { UsageReportRow } from './usage-report-row';
 import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
+
+export type { UsageReportRow } from './usage-report-row';
 
 export type UsageGroupBy = 'key' | 'user' | 'model' | 'provider' | 'day' | 'none';
 
@@ -17,21 +21,6 @@ export interface UsageReportFilter {
   provider?: string;
   /** `error`: an HTTP status ≥ 400, or an error code (a stream that failed after its first byte). */
   status?: 'success' | 'error';
-}
-
-export interface UsageReportRow {
-  /** Key id, user id, model, provider, `YYYY-MM-DD` (UTC) or `all`; null for rows without one (no key, no provider). */
-  group: string | null;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** Exact decimal RUB, 9 fractional digits. */
-  costRub: string;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  latencyP99Ms: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -107,25 +96,6 @@ function percentiles(raw: RawRow['latency']): number[] {
   return [0, 1, 2].map((i) => Number(values[i] ?? 0));
 }
 
-/** RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled; lines end in CRLF. */
-function csvField(value: string | number | null): string {
-  const text = value === null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-const CSV_COLUMNS: ReadonlyArray<keyof UsageReportRow> = [
-  'group',
-  'requests',
-  'errors',
-  'promptTokens',
-  'completionTokens',
-  'totalTokens',
-  'costRub',
-  'latencyP50Ms',
-  'latencyP95Ms',
-  'latencyP99Ms',
-];
-
 /** Usage totals straight from `request_logs` with SQL aggregates; partitions outside `from`/`to` are pruned. */
 @Injectable()
 export class UsageReportService {
@@ -165,9 +135,8 @@ export class UsageReportService {
     });
   }
 
-  /** The rows as CSV (RFC 4180) with a header line. */
+  /** The rows as CSV (RFC 4180, formulas neutralised) with a header line. */
   toCsv(rows: readonly UsageReportRow[]): string {
-    const lines = [CSV_COLUMNS.join(','), ...rows.map((row) => CSV_COLUMNS.map((c) => csvField(row[c])).join(','))];
-    return `${lines.join('\r\n')}\r\n`;
+    return usageCsv(rows);
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, type Principal } from '@xrouter/auth';
 import type { ModelList, ModelObject } from '@xrouter/common';
 import { OpenAiGatewayService } from './openai-gateway.service';
@@ -18,6 +18,7 @@ export class ModelsController {
 
   @Get('*id')
   @ApiOperation({ summary: 'Retrieve one model (ids may contain "/", e.g. mts/qwen2.5-72b-instruct)' })
+  @ApiParam({ name: 'id', type: String, example: 'GigaChat-2' })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string | string[]): ModelObject {
     // Express 5 hands a wildcard over as its path segments.
     return this.gateway.getModel(principal, Array.isArray(id) ? id.join('/') : id);

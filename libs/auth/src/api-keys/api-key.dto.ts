@@ -14,12 +14,13 @@ import {
   MinLength,
 } from 'class-validator';
 import { SCOPES, type Scope } from '../authority';
+import { HasNoNul } from '@xrouter/common';
 
 /** The limits are integer columns. */
 const INT32_MAX = 2_147_483_647;
 
 export class CreateApiKeyDto {
-  @ApiProperty({ example: 'backend prod' }) @IsString() @MinLength(1) @MaxLength(200) name!: string;
+  @ApiProperty({ example: 'backend prod' }) @IsString() @HasNoNul() @MinLength(1) @MaxLength(200) name!: string;
 
   @ApiPropertyOptional({
     description: 'Owner of the key (admins only; by default the caller)',
@@ -50,6 +51,7 @@ export class CreateApiKeyDto {
   @IsArray()
   @ArrayMaxSize(500)
   @IsString({ each: true })
+  @HasNoNul({ each: true })
   allowed_models?: string[];
 
   @ApiPropertyOptional({ example: '2027-01-01T00:00:00Z' }) @IsOptional() @IsISO8601() expires_at?: string;

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '@xrouter/common';
 import { Authenticated, CurrentPrincipal } from '../auth.decorators';
 import { BudgetDto } from '../budget.dto';
 import type { Principal } from '../principal';
@@ -22,20 +23,23 @@ export class AdminApiKeysController {
   @Get()
   @ApiQuery({ name: 'user_id', required: false })
   @ApiOkResponse({ type: [ApiKeyDto] })
-  list(@CurrentPrincipal() actor: Principal, @Query('user_id') userId?: string): Promise<ApiKeyDto[]> {
+  list(
+    @CurrentPrincipal() actor: Principal,
+    @Query('user_id', new UuidPipe({ optional: true })) userId?: string,
+  ): Promise<ApiKeyDto[]> {
     return this.keys.list(actor, 'admin', userId);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: ApiKeyDto })
-  get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+  get(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<ApiKeyDto> {
     return this.keys.get(actor, 'admin', id);
   }
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke a key: refused on every replica within a second' })
   @ApiOkResponse({ type: ApiKeyDto })
-  revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, 'admin', id);
   }
 
@@ -44,7 +48,7 @@ export class AdminApiKeysController {
   @ApiOkResponse({ type: ApiKeyDto })
   setBudget(
     @CurrentPrincipal() actor: Principal,
-    @Param('id') id: string,
+    @Param('id', new UuidPipe()) id: string,
     @Body() budget: BudgetDto,
   ): Promise<ApiKeyDto> {
     return this.keys.setBudget(actor, id, budget);
@@ -53,7 +57,7 @@ export class AdminApiKeysController {
   @Post(':id/rotate')
   @ApiOperation({ summary: 'Issue a new secret with the same settings and revoke the old one' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
+  rotate(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<CreatedApiKeyDto> {
     return this.keys.rotate(actor, 'admin', id);
   }
 }
@@ -80,19 +84,19 @@ export class AccountApiKeysController {
 
   @Get(':id')
   @ApiOkResponse({ type: ApiKeyDto })
-  get(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+  get(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<ApiKeyDto> {
     return this.keys.get(actor, 'account', id);
   }
 
   @Delete(':id')
   @ApiOkResponse({ type: ApiKeyDto })
-  revoke(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<ApiKeyDto> {
+  revoke(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, 'account', id);
   }
 
   @Post(':id/rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  rotate(@CurrentPrincipal() actor: Principal, @Param('id') id: string): Promise<CreatedApiKeyDto> {
+  rotate(@CurrentPrincipal() actor: Principal, @Param('id', new UuidPipe()) id: string): Promise<CreatedApiKeyDto> {
     return this.keys.rotate(actor, 'account', id);
   }
 }

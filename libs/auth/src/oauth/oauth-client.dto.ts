@@ -9,6 +9,7 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
+import { HasNoNul } from '@xrouter/common';
 import type { OAuthClientEntity } from './oauth-client.entity';
 import { isRegistrableRedirectUri } from './oauth-policy';
 
@@ -30,6 +31,7 @@ function IsRedirectUri(options?: ValidationOptions): PropertyDecorator {
 export class CreateOAuthClientDto {
   @ApiProperty({ example: 'Acme Chat', description: 'Shown to users on the consent page', maxLength: 100 })
   @IsString()
+  @HasNoNul()
   @Length(1, 100)
   name!: string;
 
@@ -43,6 +45,7 @@ export class CreateOAuthClientDto {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(10)
+  @HasNoNul({ each: true })
   @IsRedirectUri({ each: true })
   redirect_uris!: string[];
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { UuidPipe } from '@xrouter/common';
 import { Authenticated } from '../auth.decorators';
 import { CreateOAuthClientDto, OAuthClientDto } from './oauth-client.dto';
 import { OAuthClientsService } from './oauth-clients.service';
@@ -36,7 +37,7 @@ export class OAuthClientsController {
   @ApiOperation({ summary: 'Delete an OAuth client and revoke every token issued to it' })
   @ApiNoContentResponse({ description: 'Deleted; its tokens stop working on every replica at once' })
   @ApiNotFoundResponse({ description: 'No such client' })
-  async delete(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  async delete(@Param('id', new UuidPipe()) id: string): Promise<void> {
     await this.clients.delete(id);
   }
 }

@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { HasNoNul } from '@xrouter/common';
 import type { Role } from '../principal';
 
 export class CreateUserDto {
-  @ApiProperty({ example: 'dev@example.com' }) @IsEmail() @MaxLength(254) email!: string;
-  @ApiPropertyOptional({ example: 'Анна Петрова' }) @IsOptional() @IsString() @MaxLength(200) name?: string;
+  @ApiProperty({ example: 'dev@example.com' }) @IsEmail() @HasNoNul() @MaxLength(254) email!: string;
+  @ApiPropertyOptional({ example: 'Анна Петрова' }) @IsOptional() @IsString() @HasNoNul() @MaxLength(200) name?: string;
   @ApiProperty({ enum: ['admin', 'user'], example: 'user' }) @IsIn(['admin', 'user']) role!: Role;
   @ApiPropertyOptional({
     example: 'correct horse battery staple',

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '@xrouter/common';
 import { Authenticated } from '../auth.decorators';
 import { BudgetDto } from '../budget.dto';
 import { CreateUserDto, UserDto } from './user.dto';
@@ -27,7 +28,7 @@ export class UsersController {
 
   @Get(':id')
   @ApiOkResponse({ type: UserDto })
-  get(@Param('id') id: string): Promise<UserDto> {
+  get(@Param('id', new UuidPipe()) id: string): Promise<UserDto> {
     return this.users.get(id);
   }
 
@@ -35,21 +36,21 @@ export class UsersController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Disable a user: every key and token of theirs stops working on every replica' })
   @ApiOkResponse({ type: UserDto })
-  disable(@Param('id') id: string): Promise<UserDto> {
+  disable(@Param('id', new UuidPipe()) id: string): Promise<UserDto> {
     return this.users.setDisabled(id, true);
   }
 
   @Put(':id/budget')
   @ApiOperation({ summary: "Set or clear the user's monthly budget (tokens and/or RUB), for all their keys" })
   @ApiOkResponse({ type: UserDto })
-  setBudget(@Param('id') id: string, @Body() budget: BudgetDto): Promise<UserDto> {
+  setBudget(@Param('id', new UuidPipe()) id: string, @Body() budget: BudgetDto): Promise<UserDto> {
     return this.users.setBudget(id, budget);
   }
 
   @Post(':id/enable')
   @HttpCode(200)
   @ApiOkResponse({ type: UserDto })
-  enable(@Param('id') id: string): Promise<UserDto> {
+  enable(@Param('id', new UuidPipe()) id: string): Promise<UserDto> {
     return this.users.setDisabled(id, false);
   }
 }

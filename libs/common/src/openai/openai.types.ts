@@ -48,9 +48,10 @@ export interface ChatCompletionRequest {
   seed?: number;
   user?: string;
   tools?: ToolDefinition[];
-  tool_choice?: ToolChoice;
+  /** null reads as absent (JSON clients send it for "not set"). */
+  tool_choice?: ToolChoice | null;
   parallel_tool_calls?: boolean;
-  response_format?: { type: string; json_schema?: Record<string, unknown> };
+  response_format?: { type: string; json_schema?: Record<string, unknown> } | null;
   reasoning_effort?: string;
   [extra: string]: unknown;
 }

@@ -174,6 +174,7 @@ describe('toFunctionChoice', () => {
   const two: GigaChatFunction[] = [...one, { name: 'g', parameters: {} }];
   it.each<[string, Parameters<typeof toFunctionChoice>[0], GigaChatFunction[], unknown]>([
     ['no choice', undefined, one, undefined],
+    ['null (no choice)', null, one, undefined],
     ['auto', 'auto', one, 'auto'],
     ['none', 'none', one, 'none'],
     ['named', { type: 'function', function: { name: 'g' } }, two, { name: 'g' }],

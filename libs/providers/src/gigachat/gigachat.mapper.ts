@@ -147,10 +147,10 @@ export function toGigaChatFunctions(tools: readonly ToolDefinition[]): GigaChatF
  * `required` forces the only tool, else falls back to `auto` (GigaChat has no "must call something" mode).
  */
 export function toFunctionChoice(
-  choice: ToolChoice | undefined,
+  choice: ToolChoice | null | undefined,
   functions: readonly GigaChatFunction[],
 ): GigaChatFunctionChoice | undefined {
-  if (choice === undefined) return undefined;
+  if (choice === undefined || choice === null) return undefined;
   if (typeof choice === 'string') {
     if (functions.length === 0) return undefined;
     if (choice === 'required') return functions.length === 1 ? { name: functions[0].name } : 'auto';

@@ -160,6 +160,14 @@ describe('toYandexRequest', () => {
       { completionOptions: { stream: false }, jsonSchema: { schema: { type: 'object' } } },
     ],
     [{ response_format: { type: 'text' } }, { completionOptions: { stream: false } }],
+    [{ response_format: null }, { completionOptions: { stream: false } }],
+    [
+      { tools: [weather], tool_choice: null },
+      {
+        completionOptions: { stream: false },
+        tools: [{ function: { name: 'weather', description: 'Weather', parameters: { type: 'object' } } }],
+      },
+    ],
     [
       { tools: [weather], parallel_tool_calls: false },
       {

@@ -219,7 +219,8 @@ export function toYandexRequest(
   const tools = request.tools ?? [];
   if (tools.length > 0) {
     body.tools = tools.map((tool) => ({ function: { ...tool.function } }));
-    if (request.tool_choice !== undefined) body.toolChoice = toYandexToolChoice(request.tool_choice);
+    if (request.tool_choice !== undefined && request.tool_choice !== null)
+      body.toolChoice = toYandexToolChoice(request.tool_choice);
     if (typeof request.parallel_tool_calls === 'boolean') body.parallelToolCalls = request.parallel_tool_calls;
   }
 
@@ -234,7 +235,7 @@ export function toYandexRequest(
       });
     }
     body.jsonSchema = { schema: schema as Record<string, unknown> };
-  } else if (format !== undefined && format.type !== 'text') {
+  } else if (format !== undefined && format !== null && format.type !== 'text') {
     throw new GatewayError(ErrorCode.BAD_REQUEST, `response_format type '${format.type}' is not supported`, {
       param: 'response_format.type',
     });

@@ -65,6 +65,48 @@ function IsStringOrStringArray(): PropertyDecorator {
     });
 }
 
+const TOOL_CHOICE_MODES = ['none', 'auto', 'required'];
+
+/** `tool_choice`: a mode, or `{type: "function", function: {name}}` naming one of the tools. */
+function isToolChoice(value: unknown): boolean {
+  if (typeof value === 'string') return TOOL_CHOICE_MODES.includes(value);
+  if (typeof value !== 'object' || value === null) return false;
+  const choice = value as { type?: unknown; function?: { name?: unknown } | null };
+  return choice.type === 'function' && typeof choice.function?.name === 'string' && choice.function.name !== '';
+}
+
+function IsToolChoice(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isToolChoice',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: isToolChoice,
+        defaultMessage: () =>
+          `tool_choice must be 'none', 'auto', 'required' or {"type": "function", "function": {"name": …}}`,
+      },
+    });
+}
+
+class ToolCallFunctionDto {
+  @ApiProperty({ example: 'get_weather' }) @IsString() @IsNotEmpty() name!: string;
+  @ApiProperty({ example: '{"city":"Москва"}', description: 'The arguments as a JSON string' })
+  @IsString()
+  arguments!: string;
+}
+
+/** A tool call of an earlier assistant message, as the client echoes it back. */
+class ToolCallDto implements ToolCall {
+  @ApiProperty({ example: 'call_abc123' }) @IsString() id!: string;
+  @ApiProperty({ enum: ['function'] }) @IsIn(['function']) type!: 'function';
+  @ApiProperty({ type: ToolCallFunctionDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ToolCallFunctionDto)
+  function!: ToolCallFunctionDto;
+}
+
 export class ChatMessageDto {
   @ApiProperty({ enum: ROLES, example: 'user' })
   @IsIn(ROLES)
@@ -79,7 +121,13 @@ export class ChatMessageDto {
   content!: string | ChatContentPart[] | null;
 
   @ApiPropertyOptional() @IsOptional() @IsString() name?: string;
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } }) @IsOptional() @IsArray() tool_calls?: ToolCall[];
+  @ApiPropertyOptional({ type: [ToolCallDto] })
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => ToolCallDto)
+  tool_calls?: ToolCallDto[];
   @ApiPropertyOptional() @IsOptional() @IsString() tool_call_id?: string;
 }
 
@@ -98,7 +146,11 @@ class ToolFunctionDto {
 
 class ToolDto {
   @ApiProperty({ enum: ['function'] }) @IsIn(['function']) type!: 'function';
-  @ApiProperty({ type: ToolFunctionDto }) @ValidateNested() @Type(() => ToolFunctionDto) function!: ToolFunctionDto;
+  @ApiProperty({ type: ToolFunctionDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ToolFunctionDto)
+  function!: ToolFunctionDto;
 }
 
 /** `POST /v1/chat/completions`, as OpenAI defines it. Fields not listed are passed to the upstream untouched. */
@@ -151,9 +203,10 @@ export class ChatCompletionRequestDto implements ChatCompletionRequest {
   @Type(() => ToolDto)
   tools?: ToolDto[];
 
-  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: ['none', 'auto', 'required'] }, { type: 'object' }] })
+  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: TOOL_CHOICE_MODES }, { type: 'object' }] })
   @IsOptional()
-  tool_choice?: ToolChoice;
+  @IsToolChoice()
+  tool_choice?: ToolChoice | null;
 
   @ApiPropertyOptional() @IsOptional() @IsBoolean() parallel_tool_calls?: boolean;
 }
