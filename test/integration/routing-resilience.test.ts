@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { ErrorCode, type ChatCompletionChunk } from '@xrouter/common';
 import { parseRoutingConfig } from '@xrouter/config';
 import { MemoryStore } from '@xrouter/store';
@@ -215,5 +216,124 @@ ${models}
     for (let i = 0; i < 100; i++)
       if ((await r.chat(ask(), { requestId: `ll${i}` })).target.provider.id === 'secondary') onSecondary++;
     expect(onSecondary).toBeGreaterThanOrEqual(85);
+  });
+
+  describe('failure classes and time budgets', () => {
+    const breakerOf = (r: TestRouter, provider: string) =>
+      r.breakers.snapshots().find((b) => b.key.startsWith(`${provider}/`));
+
+    it('should answer plain and streamed calls from the fallback within first_token_ms of a hanging primary, 20 times, never charging the fallback', async () => {
+      const r = await router(`${FALLBACK}\n    timeouts: { first_token_ms: 400, total_ms: 10000 }`);
+      await fault(urls.primary, { fault: 'hang' });
+      for (let i = 0; i < 20; i++) {
+        const started = Date.now();
+        const outcome =
+          i % 2 === 0
+            ? await r.router.chat(ask(), { requestId: `hang${i}` })
+            : await r.router.chatStream({ ...ask(), stream: true }, { requestId: `hang${i}` });
+        const elapsed = Date.now() - started;
+        expect(outcome.target.provider.id).toBe('secondary');
+        // The hanging primary costs one first-token bound until its breaker opens, then nothing.
+        expect(elapsed).toBeLessThan(400 + 1_000);
+        if (i % 2 === 1) for await (const chunk of outcome.value as AsyncIterable<ChatCompletionChunk>) void chunk;
+      }
+      expect(breakerOf(r, 'secondary')?.state).toBe('closed');
+      expect(breakerOf(r, 'secondary')?.failures).toBe(0);
+      expect(breakerOf(r, 'primary')?.state).toBe('open');
+    });
+
+    it('should leave every breaker closed when 10 % of 2,000 requests carry content the upstream rejects with 400', async () => {
+      const r = await router(FALLBACK, 'defaults: { circuit_breaker: { failure_threshold: 5 } }');
+      await fault(urls.primary, { fault: 'status=400', rate: 0.1 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 2_000; i++) {
+        try {
+          await r.router.chat(ask(), { requestId: `c${i}` });
+          statuses.push(200);
+        } catch (error) {
+          statuses.push((error as { status: number }).status);
+        }
+      }
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1_800);
+      expect(statuses.filter((s) => s !== 200).every((s) => s === 400)).toBe(true);
+      expect(await requestsSeen(urls.secondary)).toBe(0); // a client's bad input is not retried elsewhere
+      expect(r.breakers.snapshots().every((b) => b.state === 'closed' && b.failures === 0)).toBe(true);
+    });
+
+    it('should mark an account whose credentials are rejected, go to the next deployment, and not retry it', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        const r = await router(FALLBACK);
+        await fault(urls.primary, { fault: 'status=401' });
+        const first = await r.router.chat(ask(), { requestId: 'cred1' });
+        expect(first).toMatchObject({ attempts: 2, target: { provider: { id: 'secondary' } } });
+        for (let i = 0; i < 5; i++) {
+          expect(await r.router.chat(ask(), { requestId: `cred-more${i}` })).toMatchObject({ attempts: 1 });
+        }
+        expect(await requestsSeen(urls.primary)).toBe(1);
+        expect(breakerOf(r, 'primary')).toMatchObject({ state: 'closed', failures: 0 });
+        const status = r.router.deploymentStatus().find((d) => d.provider === 'primary');
+        expect(status?.credentialsRejected?.message).toContain("rejected the gateway's credentials");
+        const warnings = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('rejected the credentials'));
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toContain("account 'a'");
+        const gauge = await r.metrics.credentialsRejected.get();
+        expect(gauge.values.find((v) => v.labels.provider === 'primary')?.value).toBe(1);
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
+    it('should charge a breaker once per request however many attempts it made', async () => {
+      const r = await router(
+        `  - name: m
+    deployments: [{ provider: primary, model: mws-gpt-alpha }]
+    retry: { max_attempts: 3, base_delay_ms: 1, max_delay_ms: 1 }`,
+        'defaults: { circuit_breaker: { failure_threshold: 3, window_ms: 60000, cooldown_ms: 60000, half_open_probes: 1 } }',
+      );
+      await fault(urls.primary, { fault: 'status=503' });
+      await failure(r.router.chat(ask(), { requestId: 'once1' }));
+      expect(await requestsSeen(urls.primary)).toBe(3);
+      expect(breakerOf(r, 'primary')).toMatchObject({ state: 'closed', failures: 1 });
+      await failure(r.router.chat(ask(), { requestId: 'once2' }));
+      await failure(r.router.chat(ask(), { requestId: 'once3' }));
+      expect(breakerOf(r, 'primary')?.state).toBe('open');
+    });
+
+    it('should take breaker settings from the deployment, then the model, then the defaults', async () => {
+      const r = await router(
+        `  - name: m
+    strategy: fallback
+    circuit_breaker: { failure_threshold: 2 }
+    deployments:
+      - { provider: primary, model: mws-gpt-alpha, circuit_breaker: { failure_threshold: 1, cooldown_ms: 5000 } }
+      - { provider: secondary, model: mws-gpt-alpha }`,
+        'defaults: { circuit_breaker: { failure_threshold: 50 } }',
+      );
+      await fault(urls.primary, { fault: 'status=503' });
+      await r.router.chat(ask(), { requestId: 'per1' });
+      expect(breakerOf(r, 'primary')?.state).toBe('open'); // its own threshold: 1
+      await fault(urls.secondary, { fault: 'status=503', count: 1 });
+      await r.router.chat(ask(), { requestId: 'per2' }); // one failure, then the retry answers
+      expect(breakerOf(r, 'secondary')).toMatchObject({ state: 'closed', failures: 1 }); // the model's threshold: 2
+      await fault(urls.secondary, { fault: 'status=503', count: 1 });
+      await failure(r.router.chat(ask(), { requestId: 'per3' })); // the second failure opens it: nothing left to try
+      expect(breakerOf(r, 'secondary')?.state).toBe('open');
+    });
+
+    it('should answer 503 with Retry-After until the first breaker lets a probe through when every one is open', async () => {
+      const r = await router(
+        `  - name: m
+    deployments: [{ provider: primary, model: mws-gpt-alpha }]
+    retry: { max_attempts: 1 }`,
+        'defaults: { circuit_breaker: { failure_threshold: 1, window_ms: 60000, cooldown_ms: 5000, half_open_probes: 1 } }',
+      );
+      await fault(urls.primary, { fault: 'status=503' });
+      expect((await failure(r.router.chat(ask(), { requestId: 'ra1' }))).code).toBe(ErrorCode.UPSTREAM_5XX);
+      const refused = await failure(r.router.chat(ask(), { requestId: 'ra2' }));
+      expect(refused.code).toBe(ErrorCode.NO_DEPLOYMENT_AVAILABLE);
+      expect(refused.retryAfterMs).toBeGreaterThan(4_000);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(5_000);
+    });
   });
 });

@@ -20,10 +20,11 @@ export async function buildRouter(
 ): Promise<TestRouter> {
   const registry = new ProviderRegistry([new OpenAiCompatibleProvider(http)]);
   const metrics = new XRouterMetrics(new Registry());
-  const breakers = new BreakerRegistry(config, store, metrics);
+  const catalog = new ModelCatalog(config);
+  const breakers = new BreakerRegistry(config, store, metrics, catalog);
   await breakers.onModuleInit();
   const router = new RoutingService(
-    new ModelCatalog(config),
+    catalog,
     registry,
     new AccountRateLimiter(store, new LocalLimits()),
     breakers,

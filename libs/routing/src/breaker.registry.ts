@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
+import { ROUTING_CONFIG, type CircuitBreakerConfig, type RoutingConfig } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { STORE, StoreUnavailableError, type Store, type Unsubscribe } from '@xrouter/store';
 import { CircuitBreaker, type BreakerSnapshot, type BreakerState } from './circuit-breaker';
+import type { ModelCatalog } from './model-catalog';
+import { MODEL_CATALOG } from './routing.constants';
 
 const CHANNEL = 'routing:breaker';
 
@@ -26,11 +28,17 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
   private unsubscribe?: Unsubscribe;
   private applyingRemote = false;
 
+  /** Each configured deployment's breaker settings (its deployment's, its model's or the defaults). */
+  private readonly settings: Map<string, CircuitBreakerConfig>;
+
   constructor(
     @Inject(ROUTING_CONFIG) private readonly config: RoutingConfig,
     @Inject(STORE) private readonly store: Store,
     private readonly metrics: XRouterMetrics,
-  ) {}
+    @Inject(MODEL_CATALOG) catalog: ModelCatalog,
+  ) {
+    this.settings = new Map(catalog.deployments().map((target) => [target.key, target.breaker]));
+  }
 
   async onModuleInit(): Promise<void> {
     this.unsubscribe = await this.store.subscribe(CHANNEL, (raw) => this.applyRemote(raw));
@@ -44,12 +52,22 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
     return this.byKey(target.key);
   }
 
+  private settingsOf(key: string): CircuitBreakerConfig {
+    return this.settings.get(key) ?? this.config.defaults.circuit_breaker;
+  }
+
+  /**
+   * Milliseconds until the first of these deployments lets a probe through: the `Retry-After` of a 503 because every
+   * one of them is open. 0 when one is not open.
+   */
+  msUntilFirstProbe(targets: readonly DeploymentTarget[]): number {
+    return targets.length === 0 ? 0 : Math.min(...targets.map((target) => this.get(target).msUntilProbe()));
+  }
+
   private byKey(key: string): CircuitBreaker {
     let breaker = this.breakers.get(key);
     if (!breaker) {
-      breaker = new CircuitBreaker(this.config.defaults.circuit_breaker, Date.now, (from, to) =>
-        this.onTransition(key, from, to),
-      );
+      breaker = new CircuitBreaker(this.settingsOf(key), Date.now, (from, to) => this.onTransition(key, from, to));
       this.breakers.set(key, breaker);
       this.metrics.setBreakerState(key, 'closed');
     }
@@ -62,7 +80,7 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
     if (!breaker.tryAcquire()) return false;
     const snapshot = breaker.snapshot();
     if (snapshot.state !== 'half-open') return true;
-    const { half_open_probes, cooldown_ms } = this.config.defaults.circuit_breaker;
+    const { half_open_probes, cooldown_ms } = breaker.config;
     try {
       const probe = await this.store.consume(
         `breaker-probes:{${target.key}}:${snapshot.openedAt ?? 0}`,
@@ -91,7 +109,7 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
     const breaker = this.get(target);
     breaker.onFailure();
     if (breaker.state !== 'closed') return;
-    const { failure_threshold, window_ms } = this.config.defaults.circuit_breaker;
+    const { failure_threshold, window_ms } = breaker.config;
     try {
       const shared = await this.store.increment(`breaker-failures:{${target.key}}`, 1, window_ms);
       if (shared.value >= failure_threshold) breaker.openFrom(Date.now());

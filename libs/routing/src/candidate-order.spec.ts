@@ -1,7 +1,7 @@
 import { AccountRotation, orderCandidates } from './candidate-order';
-import type { DeploymentGroup, PricedTarget } from './model-catalog';
+import type { DeploymentGroup, CatalogTarget } from './model-catalog';
 
-const target = (key: string) => ({ key }) as PricedTarget;
+const target = (key: string) => ({ key }) as CatalogTarget;
 const group = (key: string, ...targets: string[]): DeploymentGroup => ({
   key,
   weight: 1,

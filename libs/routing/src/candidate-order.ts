@@ -1,4 +1,4 @@
-import type { DeploymentGroup, PricedTarget } from './model-catalog';
+import type { DeploymentGroup, CatalogTarget } from './model-catalog';
 
 /**
  * The order in which one request tries deployments: groups in configured order (the fallback strategy), and within
@@ -8,7 +8,7 @@ import type { DeploymentGroup, PricedTarget } from './model-catalog';
 export function orderCandidates(
   groups: readonly DeploymentGroup[],
   turn: (group: DeploymentGroup) => number,
-): PricedTarget[] {
+): CatalogTarget[] {
   return groups.flatMap((group) => {
     const n = group.targets.length;
     if (n <= 1) return [...group.targets];

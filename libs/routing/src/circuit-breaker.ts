@@ -25,7 +25,7 @@ export class CircuitBreaker {
   private probes = 0;
 
   constructor(
-    private readonly config: CircuitBreakerConfig,
+    readonly config: CircuitBreakerConfig,
     private readonly now: () => number = Date.now,
     private readonly onTransition: (from: BreakerState, to: BreakerState) => void = () => undefined,
   ) {}
@@ -104,6 +104,12 @@ export class CircuitBreaker {
       openedAt: this.openedAt,
       probesInFlight: state === 'half-open' ? this.probes : 0,
     };
+  }
+
+  /** Milliseconds until an open breaker lets its first probe through (0 when it is not open). */
+  msUntilProbe(): number {
+    if (this.state !== 'open' || this.openedAt === null) return 0;
+    return Math.max(0, this.openedAt + this.config.cooldown_ms - this.now());
   }
 
   private open(at: number): void {

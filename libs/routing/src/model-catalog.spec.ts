@@ -159,3 +159,28 @@ describe('ModelCatalog', () => {
     });
   });
 });
+
+describe('breaker settings', () => {
+  const yaml = (second: string) => `
+providers:
+  - { id: mts, type: openai, base_url: http://mts.local/v1, free: true, accounts: [{ id: a, api_key: k }] }
+models:
+  - name: one
+    deployments: [{ provider: mts, model: qwen, circuit_breaker: { failure_threshold: 1 } }]
+  - name: two
+    deployments: [{ provider: mts, model: qwen${second} }]
+`;
+
+  it('should give each target its deployment’s breaker settings', () => {
+    const catalog = new ModelCatalog(
+      parseRoutingConfig(yaml(', circuit_breaker: { failure_threshold: 1 }'), 't.yaml', {}),
+    );
+    expect(catalog.resolve('one')?.deployments[0].breaker.failure_threshold).toBe(1);
+  });
+
+  it('should refuse two models giving one deployment different breakers, naming both', () => {
+    expect(() => new ModelCatalog(parseRoutingConfig(yaml(''), 't.yaml', {}))).toThrow(
+      /mts\/a\/qwen .*'one' and 'two' give it different circuit_breaker settings/,
+    );
+  });
+});

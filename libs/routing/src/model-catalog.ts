@@ -5,6 +5,7 @@ import {
   directPricing,
   type DeploymentConfig,
   type ModelConfig,
+  type CircuitBreakerConfig,
   type PricingConfig,
   type ProviderConfig,
   type RetryConfig,
@@ -14,9 +15,13 @@ import {
 } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
 
-/** A deployment target with the price it is billed at, resolved once when the catalog is built. */
-export interface PricedTarget extends DeploymentTarget {
+/**
+ * A deployment target as the catalog resolved it, once, when it was built: the price it is billed at and the
+ * settings of its circuit breaker (its deployment's, else its model's, else `defaults`).
+ */
+export interface CatalogTarget extends DeploymentTarget {
   readonly pricing: PricingConfig;
+  readonly breaker: CircuitBreakerConfig;
 }
 
 /** One configured deployment: the same provider and upstream model over one or more of the provider's accounts. */
@@ -24,7 +29,7 @@ export interface DeploymentGroup {
   /** `provider/model` (or `provider/account/model` when pinned to one account). */
   readonly key: string;
   readonly weight: number;
-  readonly targets: readonly PricedTarget[];
+  readonly targets: readonly CatalogTarget[];
 }
 
 /** A public model as the router sees it: every concrete deployment it may use, in configured order. */
@@ -34,7 +39,7 @@ export interface CatalogModel {
   readonly strategy: Strategy;
   readonly groups: readonly DeploymentGroup[];
   /** Every target of every group, in configured order. */
-  readonly deployments: readonly PricedTarget[];
+  readonly deployments: readonly CatalogTarget[];
   readonly timeouts: TimeoutsConfig;
   readonly retry: RetryConfig;
   /** `owned_by` in /v1/models: the providers behind it, or "emulator". */
@@ -49,9 +54,9 @@ export interface CatalogModel {
 function targetsFor(
   provider: ProviderConfig,
   upstreamModel: string,
-  pricing: PricingConfig,
+  settings: Pick<CatalogTarget, 'pricing' | 'breaker'>,
   accountId?: string,
-): PricedTarget[] {
+): CatalogTarget[] {
   return configuredAccounts(provider)
     .filter((account) => !accountId || account.id === accountId)
     .map((account) => ({
@@ -59,7 +64,7 @@ function targetsFor(
       provider,
       account,
       upstreamModel,
-      pricing,
+      ...settings,
     }));
 }
 
@@ -106,8 +111,26 @@ export class ModelCatalog {
       }
       const entry = this.buildModel(model);
       if (entry.deployments.length === 0) continue;
+      this.checkBreakers(entry);
       this.offered.push(entry);
       for (const name of [model.name, ...model.aliases]) this.byName.set(name, entry);
+    }
+  }
+
+  /** `target key` → the model whose settings made its breaker, so two models cannot give one deployment two. */
+  private readonly breakerOwners = new Map<string, { model: string; breaker: CircuitBreakerConfig }>();
+
+  private checkBreakers(model: CatalogModel): void {
+    for (const target of model.deployments) {
+      const owner = this.breakerOwners.get(target.key);
+      if (!owner) {
+        this.breakerOwners.set(target.key, { model: model.name, breaker: target.breaker });
+      } else if (JSON.stringify(owner.breaker) !== JSON.stringify(target.breaker)) {
+        throw new Error(
+          `deployment ${target.key} has one circuit breaker shared by every model using it, but models ` +
+            `'${owner.model}' and '${model.name}' give it different circuit_breaker settings`,
+        );
+      }
     }
   }
 
@@ -118,7 +141,17 @@ export class ModelCatalog {
         return {
           key: [d.provider, d.account, d.model].filter(Boolean).join('/'),
           weight: d.weight ?? 1,
-          targets: provider ? targetsFor(provider, d.model, pricingOf(provider, model, d), d.account) : [],
+          targets: provider
+            ? targetsFor(
+                provider,
+                d.model,
+                {
+                  pricing: pricingOf(provider, model, d),
+                  breaker: d.circuit_breaker ?? model.circuit_breaker ?? this.config.defaults.circuit_breaker,
+                },
+                d.account,
+              )
+            : [],
         };
       })
       .filter((group) => group.targets.length > 0);
@@ -161,7 +194,7 @@ export class ModelCatalog {
         { param: 'model' },
       );
     }
-    const deployments = targetsFor(provider, upstreamModel, pricing);
+    const deployments = targetsFor(provider, upstreamModel, { pricing, breaker: this.config.defaults.circuit_breaker });
     const configured = this.offered.find((m) =>
       m.deployments.some((d) => d.provider === provider && d.upstreamModel === upstreamModel),
     );
@@ -192,8 +225,8 @@ export class ModelCatalog {
   }
 
   /** Every deployment of every offered model, once each. */
-  deployments(): PricedTarget[] {
-    const seen = new Map<string, PricedTarget>();
+  deployments(): CatalogTarget[] {
+    const seen = new Map<string, CatalogTarget>();
     for (const model of this.offered) for (const d of model.deployments) seen.set(d.key, d);
     return [...seen.values()];
   }

@@ -20,7 +20,7 @@ import { CredentialRejections } from './credential-rejections';
 import { attemptBounds, createDeadline, Deadline } from './deadline';
 import { classifyFailure, triesOn } from './failure-class';
 import { LatencyTracker } from './latency-tracker';
-import { CatalogModel, ModelCatalog, type PricedTarget } from './model-catalog';
+import { CatalogModel, ModelCatalog, type CatalogTarget } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 import { orderGroups } from './strategies';
 
@@ -50,7 +50,7 @@ export interface RouteOutcome<T> {
   value: T;
   model: CatalogModel;
   /** The deployment that answered, with the price the request is billed at. */
-  target: PricedTarget;
+  target: CatalogTarget;
   attempts: number;
 }
 
@@ -159,7 +159,7 @@ export class RoutingService implements OnModuleInit {
     );
   }
 
-  private candidates(model: CatalogModel): PricedTarget[] {
+  private candidates(model: CatalogModel): CatalogTarget[] {
     const turn = this.turns.get(model.name) ?? 0;
     this.turns.set(model.name, turn + 1);
     const groups = orderGroups(model.strategy, model.groups, {
@@ -171,7 +171,7 @@ export class RoutingService implements OnModuleInit {
     return orderCandidates(groups, (group) => this.rotation.next(group));
   }
 
-  private groupKeyOf(model: CatalogModel, target: PricedTarget): string {
+  private groupKeyOf(model: CatalogModel, target: CatalogTarget): string {
     return model.groups.find((g) => g.targets.includes(target))?.key ?? target.key;
   }
 
@@ -186,12 +186,7 @@ export class RoutingService implements OnModuleInit {
     const budget = Math.max(1, model.retry.max_attempts);
     const giveUpAt = Date.now() + model.timeouts.total_ms;
     const candidates = this.candidates(model);
-    if (candidates.length === 0) {
-      throw new GatewayError(
-        ErrorCode.NO_DEPLOYMENT_AVAILABLE,
-        `Every deployment of '${model.name}' is failing; try again shortly`,
-      );
-    }
+    if (candidates.length === 0) throw this.noDeploymentAvailable(model);
     const breakers = model.direct ? null : this.breakers;
     const notBefore = new Map<string, number>();
     /** Deployments this request already charged a failure to: one request charges a breaker once. */
@@ -302,9 +297,16 @@ export class RoutingService implements OnModuleInit {
         retryAfterMs: soonestAccountRetryMs,
       });
     }
-    throw new GatewayError(
+    throw this.noDeploymentAvailable(model);
+  }
+
+  /** Every deployment is cut off by its breaker: come back when the first of them lets a probe through. */
+  private noDeploymentAvailable(model: CatalogModel): GatewayError {
+    const waitMs = model.direct ? 0 : this.breakers.msUntilFirstProbe(model.deployments);
+    return new GatewayError(
       ErrorCode.NO_DEPLOYMENT_AVAILABLE,
       `Every deployment of '${model.name}' is failing; try again shortly`,
+      { retryAfterMs: Math.max(1_000, waitMs) },
     );
   }
 

@@ -1,7 +1,7 @@
-import type { DeploymentGroup, PricedTarget } from './model-catalog';
+import type { DeploymentGroup, CatalogTarget } from './model-catalog';
 import { orderGroups, SelectionInputs } from './strategies';
 
-const group = (key: string, weight = 1): DeploymentGroup => ({ key, weight, targets: [{ key } as PricedTarget] });
+const group = (key: string, weight = 1): DeploymentGroup => ({ key, weight, targets: [{ key } as CatalogTarget] });
 const [a, b, c] = [group('a', 3), group('b', 1), group('c', 0)];
 const keys = (groups: DeploymentGroup[]) => groups.map((g) => g.key);
 

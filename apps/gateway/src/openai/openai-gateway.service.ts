@@ -10,7 +10,7 @@ import {
   ModelObject,
   Usage,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type PricedTarget } from '@xrouter/routing';
+import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogTarget } from '@xrouter/routing';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
 import { BudgetService, costRub, UsageRecorder, type BudgetSubject, type RequestLogEntry } from '@xrouter/usage';
@@ -106,7 +106,7 @@ export class OpenAiGatewayService {
   }
 
   /** The cost of a request at the price of the deployment that served it (a fallback is billed at its own price). */
-  private priceOf(target: PricedTarget, usage: Usage | null | undefined): string {
+  private priceOf(target: CatalogTarget, usage: Usage | null | undefined): string {
     return costRub(usage?.prompt_tokens ?? 0, usage?.completion_tokens ?? 0, target.pricing);
   }
 

@@ -52,6 +52,29 @@ describe('parseRoutingConfig', () => {
     expect(config.defaults.circuit_breaker.failure_threshold).toBe(5);
   });
 
+  it('should record the variables an account’s credentials come from', () => {
+    const config = parseRoutingConfig(VALID, 'test.yaml', { MTS_API_KEY: 'sk-test' });
+    expect(config.providers[0].accounts[0].credential_vars).toEqual(['MTS_API_KEY']);
+  });
+
+  it('should merge breaker settings field by field: defaults, then the model, then the deployment', () => {
+    const text = `defaults: { circuit_breaker: { failure_threshold: 7, cooldown_ms: 900 } }\n${VALID.replace(
+      '      - { provider: mts, model: mws-gpt-alpha }\n',
+      '      - { provider: mts, model: mws-gpt-alpha, circuit_breaker: { window_ms: 100 } }\n',
+    ).replace(
+      '    timeouts: { first_token_ms: 1500 }',
+      '    timeouts: { first_token_ms: 1500 }\n    circuit_breaker: { failure_threshold: 2 }',
+    )}`;
+    const [model] = parseRoutingConfig(text, 'test.yaml', { MTS_API_KEY: 'k' }).models;
+    expect(model.circuit_breaker).toMatchObject({ failure_threshold: 2, cooldown_ms: 900 });
+    expect(model.deployments[0].circuit_breaker).toEqual({
+      failure_threshold: 2,
+      cooldown_ms: 900,
+      window_ms: 100,
+      half_open_probes: 1,
+    });
+  });
+
   it('should name the path and line of a bad value', () => {
     const error = problemsOf(VALID.replace('type: openai', 'type: openia'));
     expect(error.problems).toEqual([

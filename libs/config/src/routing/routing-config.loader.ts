@@ -145,16 +145,51 @@ function applyDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   const models = raw.models as unknown[];
   return {
     ...raw,
-    models: models.map((model: unknown) =>
-      isPlainObject(model)
-        ? {
-            ...model,
-            timeouts: { ...defaults.timeouts, ...(model.timeouts as object | undefined) },
-            retry: { ...defaults.retry, ...(model.retry as object | undefined) },
-          }
-        : model,
-    ),
+    models: models.map((model: unknown) => {
+      if (!isPlainObject(model)) return model;
+      // A model's breaker overrides the defaults field by field, and a deployment's overrides its model's.
+      const breaker = isPlainObject(model.circuit_breaker)
+        ? { ...defaults.circuit_breaker, ...model.circuit_breaker }
+        : undefined;
+      const deployments = Array.isArray(model.deployments)
+        ? (model.deployments as unknown[]).map((deployment) =>
+            isPlainObject(deployment) && isPlainObject(deployment.circuit_breaker)
+              ? {
+                  ...deployment,
+                  circuit_breaker: { ...defaults.circuit_breaker, ...breaker, ...deployment.circuit_breaker },
+                }
+              : deployment,
+          )
+        : model.deployments;
+      return {
+        ...model,
+        timeouts: { ...defaults.timeouts, ...(model.timeouts as object | undefined) },
+        retry: { ...defaults.retry, ...(model.retry as object | undefined) },
+        ...(breaker ? { circuit_breaker: breaker } : {}),
+        deployments,
+      };
+    }),
   };
+}
+
+const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key'] as const;
+
+/** The `${VARS}` each account's credentials come from, so a rejected credential can be named by its variable. */
+function recordCredentialVariables(config: RoutingConfig, raw: Record<string, unknown>): void {
+  const rawProviders = Array.isArray(raw.providers) ? (raw.providers as unknown[]) : [];
+  config.providers.forEach((provider, i) => {
+    const rawProvider = rawProviders[i];
+    const rawAccounts = isPlainObject(rawProvider) && Array.isArray(rawProvider.accounts) ? rawProvider.accounts : [];
+    provider.accounts.forEach((account, j) => {
+      const rawAccount: unknown = rawAccounts[j];
+      if (!isPlainObject(rawAccount)) return;
+      const names = CREDENTIAL_FIELDS.flatMap((field) => {
+        const value = rawAccount[field];
+        return typeof value === 'string' ? [...value.matchAll(VARIABLE)].map((m) => m[1]) : [];
+      });
+      if (names.length > 0) account.credential_vars = names;
+    });
+  });
 }
 
 /** Parses, interpolates and validates a routing config text. Throws ConfigFileError naming every problem. */
@@ -184,6 +219,7 @@ export function parseRoutingConfig(text: string, file: string, env: NodeJS.Proce
     validateSync(config, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false }),
   );
   if (problems.length === 0) problems = crossCheck(config);
+  recordCredentialVariables(config, raw as Record<string, unknown>);
   if (problems.length > 0) {
     throw new ConfigFileError(
       file,

@@ -132,6 +132,8 @@ export class DeploymentConfig {
   @IsOptional() @ValidateNested() @Type(() => PricingConfig) pricing?: PricingConfig;
   /** Billed at 0, whatever the model's or the provider's price. */
   @IsOptional() @IsBoolean() free?: boolean;
+  /** This deployment's breaker, ahead of the model's and `defaults` (a flaky deployment and a critical one differ). */
+  @IsOptional() @ValidateNested() @Type(() => CircuitBreakerConfig) circuit_breaker?: CircuitBreakerConfig;
 }
 
 export class ModelConfig {
@@ -149,6 +151,8 @@ export class ModelConfig {
   @IsOptional() @ValidateNested() @Type(() => PricingConfig) pricing?: PricingConfig;
   @IsOptional() @ValidateNested() @Type(() => TimeoutsConfig) timeouts?: TimeoutsConfig;
   @IsOptional() @ValidateNested() @Type(() => RetryConfig) retry?: RetryConfig;
+  /** The breaker of this model's deployments, ahead of `defaults`. */
+  @IsOptional() @ValidateNested() @Type(() => CircuitBreakerConfig) circuit_breaker?: CircuitBreakerConfig;
 }
 
 export class RoutingConfig {
