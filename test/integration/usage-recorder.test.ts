@@ -106,9 +106,9 @@ describe(`usage recorder on ${engine}`, () => {
 
   it('should write 20,000 recorded rows exactly once each', async () => {
     const usage = recorder(new SqlRequestLogWriter(dataSource));
-    const started = performance.now();
     for (let i = 0; i < 20_000; i++) usage.record(entry(`bulk-${i}`));
-    const recordMs = performance.now() - started;
+    // record() only queues: not one row was written while the loop ran (speed is measured in bench/, not here).
+    expect(usage.stats().written).toBe(0);
     await usage.flush();
     expect(await count()).toBe(20_000);
     const [row] = await dataSource.query<Array<{ n: string }>>(
@@ -116,7 +116,6 @@ describe(`usage recorder on ${engine}`, () => {
     );
     expect(Number(row.n)).toBe(20_000);
     expect(usage.stats()).toMatchObject({ buffered: 0, written: 20_000, dropped: 0, failures: 0 });
-    expect(recordMs).toBeLessThan(1_000); // record() only queues
   });
 
   it('should keep every value exactly as recorded, quotes, braces and Unicode included', async () => {

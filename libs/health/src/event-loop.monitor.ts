@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** How often the lag window turns over; the lag reported covers the current and the previous window. */
@@ -10,7 +10,7 @@ const WINDOW_MS = 5_000;
  * readiness takes it out of the Service until it recovers.
  */
 @Injectable()
-export class EventLoopMonitor implements OnModuleDestroy {
+export class EventLoopMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private previousMaxMs = 0;
   private readonly timer: NodeJS.Timeout;
@@ -19,6 +19,12 @@ export class EventLoopMonitor implements OnModuleDestroy {
     this.histogram.enable();
     this.timer = setInterval(() => this.turnOver(), WINDOW_MS);
     this.timer.unref();
+  }
+
+  /** Start-up (migrations, module graph) is not lag: measuring starts over once the application is up. */
+  onApplicationBootstrap(): void {
+    this.previousMaxMs = 0;
+    this.histogram.reset();
   }
 
   /** The worst event-loop delay of the last window or two, in milliseconds. */

@@ -6,9 +6,9 @@ class HealthEnv {
   @IsOptional() @IsInt() @Min(50) @Max(600_000) READINESS_MAX_EVENT_LOOP_LAG_MS?: number;
 }
 
-/** The `health` config namespace: `READINESS_MAX_EVENT_LOOP_LAG_MS` (default 2000). */
+/** The `health` config namespace: `READINESS_MAX_EVENT_LOOP_LAG_MS` (default 5000). */
 export const healthConfig = defineConfig('health', HealthEnv, (env) => ({
-  maxEventLoopLagMs: env.READINESS_MAX_EVENT_LOOP_LAG_MS ?? 2_000,
+  maxEventLoopLagMs: env.READINESS_MAX_EVENT_LOOP_LAG_MS ?? 5_000,
 }));
 
 export type HealthSettings = ReturnType<typeof healthConfig>;
