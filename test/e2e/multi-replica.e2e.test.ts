@@ -6,19 +6,18 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 const ADMIN_KEY = 'xr-e2e-admin-key-cluster-0123456789';
 
 /**
- * Three replicas behind nginx sharing PostgreSQL and Redis: CI's servers when DATABASE_URL and REDIS_URL are set,
- * otherwise a private PostgreSQL and Redis started for this file (replicas cannot share an embedded database).
+ * Three replicas behind nginx sharing PostgreSQL and Redis: a private PostgreSQL and Redis started for this file
+ * (replicas cannot share an embedded database, and one test stops PostgreSQL, which CI's own server must survive).
  */
 describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
-  let services: LocalServices | undefined;
+  let services: LocalServices;
   let db: TestDatabase;
   let cluster: Cluster;
 
   beforeAll(async () => {
-    const given = process.env.DATABASE_URL && process.env.REDIS_URL;
-    services = given ? undefined : await startLocalServices();
-    db = await createTestDatabase(services?.databaseUrl ?? process.env.DATABASE_URL);
-    const redisUrl = services?.redisUrl ?? process.env.REDIS_URL;
+    services = await startLocalServices();
+    db = await createTestDatabase(services.databaseUrl);
+    const redisUrl = services.redisUrl;
     // The default 10 req/s per credential would refuse the load test's 16 workers: this file is about replicas.
     cluster = await startCluster({
       ...db.env,
@@ -44,6 +43,9 @@ describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
     expect(res.status).toBeLessThan(300);
     return (await res.json()) as Record<string, unknown>;
   }
+
+  /** The replicas still running (a test stops one). */
+  const live = () => cluster.replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
 
   const ask = (key: string, url: string, model = 'mws-gpt-alpha') =>
     fetch(`${url}/v1/chat/completions`, {
@@ -92,6 +94,41 @@ describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
   }, 30_000);
 
+  it('should keep every replica in the pool and every cached key served through a 15 s PostgreSQL outage', async () => {
+    const { key } = (await admin('POST', '/admin/api-keys', { name: 'db-outage' })) as { key: string };
+    // The key is cached on every replica before the outage (the database is only asked on a miss).
+    for (const replica of live()) expect((await ask(key, replica.url)).status).toBe(200);
+    services.stopPostgres();
+    const statuses: number[] = [];
+    const unready: string[] = [];
+    try {
+      const until = Date.now() + 15_000;
+      const clients = Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) statuses.push((await ask(key, cluster.url)).status);
+      });
+      const probes = (async () => {
+        while (Date.now() < until) {
+          for (const replica of live()) {
+            const ready = await fetch(`${replica.url}/health/ready`);
+            if (ready.status !== 200) unready.push(`${replica.url}: ${ready.status}`);
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
+      await Promise.all([...clients, probes]);
+      const health = (await (await fetch(`${live()[0].url}/health`)).json()) as {
+        status: string;
+        details: { database: { status: string } };
+      };
+      expect(health).toMatchObject({ status: 'degraded', details: { database: { status: 'down' } } });
+    } finally {
+      services.startPostgres();
+    }
+    expect(unready).toEqual([]);
+    expect(statuses.length).toBeGreaterThan(100);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  }, 60_000);
+
   it('should lose no client request and no usage row when a replica is stopped under load', async () => {
     const created = await admin('POST', '/admin/api-keys', { name: 'load' });
     const client = new OpenAI({ apiKey: created.key as string, baseURL: `${cluster.url}/v1`, maxRetries: 0 });
@@ -134,8 +171,7 @@ describe('three replicas behind nginx (shared PostgreSQL and Redis)', () => {
       body: JSON.stringify({ provider: 'mts', fault: 'status=503', rate: 1 }),
     });
     expect(injected.status).toBe(201);
-    // The replicas still running (an earlier test stops one).
-    const replicas = cluster.replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    const replicas = live();
     expect(replicas.length).toBeGreaterThanOrEqual(2);
     try {
       // Enough failures through each replica to open the (shared) breaker of the failing deployment.
