@@ -10,6 +10,7 @@ const CLIENTS = 16;
 
 interface Outcome {
   startedAt: number;
+  endedAt?: number;
   /** Sent on a connection an earlier request used (node's `request.reusedSocket`): an established one. */
   reused?: boolean;
   status?: number;
@@ -20,28 +21,19 @@ interface Outcome {
 
 /** One request through `agent`; never rejects: a failure is in `error`, with whether the connection was reused. */
 function send(agent: Agent, url: string, path: string, headers: OutgoingHttpHeaders = {}, body?: string) {
-  const outcome: Outcome = { startedAt: Date.now() };
+  const startedAt = Date.now();
   return new Promise<Outcome>((done) => {
     const req = request(`${url}${path}`, { agent, method: body ? 'POST' : 'GET', headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () =>
-        done({
-          ...outcome,
-          reused: req.reusedSocket,
-          status: res.statusCode,
-          connection: res.headers.connection,
-          body: text,
-        }),
-      );
-      res.on('error', (error: NodeJS.ErrnoException) =>
-        done({ ...outcome, reused: req.reusedSocket, error: error.code ?? error.message }),
-      );
+      res.on('end', () => end({ status: res.statusCode, connection: res.headers.connection, body: text }));
+      res.on('error', fail);
     });
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      done({ ...outcome, reused: req.reusedSocket, error: error.code ?? error.message }),
-    );
+    const end = (result: Partial<Outcome>) =>
+      done({ startedAt, endedAt: Date.now(), reused: req.reusedSocket, ...result });
+    const fail = (error: NodeJS.ErrnoException) => end({ error: error.code ?? error.message });
+    req.on('error', fail);
     req.end(body);
   });
 }
@@ -97,7 +89,7 @@ describe('draining a gateway on SIGTERM', () => {
         const outcome = await send(agent, gateway.url, '/v1/chat/completions', headers, body);
         outcomes.push(outcome);
         if (outcome.error) {
-          if (!outcome.reused) refusedAt = Math.min(refusedAt, outcome.startedAt);
+          if (!outcome.reused) refusedAt = Math.min(refusedAt, outcome.endedAt ?? Infinity);
           return; // a new connection failed: the listener is closed (a balancer would retry on another replica)
         }
         await new Promise((r) => setTimeout(r, Math.random() * 10));
@@ -130,12 +122,12 @@ describe('draining a gateway on SIGTERM', () => {
     expect(late).toMatchObject({ reused: true, status: 200, connection: 'close' });
     // New connections were accepted for the whole delay: the first refused one came after it.
     expect(refusedAt - signalledAt).toBeGreaterThanOrEqual(DELAY_MS);
-    const drainingAt = readiness.find((r) => r.status === 503)?.startedAt ?? Infinity;
+    const drainingAt = readiness.find((r) => r.status === 503)?.endedAt ?? Infinity;
     expect(drainingAt - signalledAt).toBeLessThan(500);
-    expect(readiness.filter((r) => r.startedAt > drainingAt && r.status !== 503)).toEqual([]);
+    expect(readiness.filter((r) => r.startedAt >= drainingAt && r.status !== 503)).toEqual([]);
     expect(readiness.filter((r) => r.status === 503).length).toBeGreaterThan(5);
-    // Served while readiness said draining, each answer with `connection: close`.
-    const afterDraining = outcomes.filter((o) => o.startedAt > drainingAt && o.status !== undefined);
+    // Served after readiness said draining (so sent after SIGTERM was handled), each answer with `connection: close`.
+    const afterDraining = outcomes.filter((o) => o.startedAt >= drainingAt && o.status !== undefined);
     expect(afterDraining.length).toBeGreaterThanOrEqual(CLIENTS);
     expect(afterDraining.filter((o) => o.connection !== 'close')).toEqual([]);
   }, 60_000);
