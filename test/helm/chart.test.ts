@@ -65,7 +65,7 @@ interface Container {
   startupProbe: Probe;
   livenessProbe: Probe;
   readinessProbe: Probe;
-  lifecycle: { preStop: { exec: { command: string[] } } };
+  lifecycle?: unknown;
   securityContext: Record<string, unknown>;
   volumeMounts: Array<{ name: string; mountPath: string }>;
 }
@@ -174,11 +174,14 @@ describe('helm chart helm/xrouter', () => {
     it('drains gracefully as a non-root pod on a read-only root filesystem', () => {
       const pod = deployment(objects).template.spec;
       const [container] = pod.containers;
+      // The gateway keeps accepting connections while the pod leaves the endpoints (no preStop sleep, during which
+      // it could not tell keep-alive clients to leave), then lets streams finish.
+      const delayMs = Number(envVar(container, 'SHUTDOWN_DELAY_MS').value);
       const graceMs = Number(envVar(container, 'SHUTDOWN_GRACE_MS').value);
-      expect(graceMs).toBe(300_000);
+      expect([delayMs, graceMs]).toEqual([10_000, 300_000]);
+      expect(container.lifecycle).toBeUndefined();
       expect(pod.terminationGracePeriodSeconds).toBe(330);
-      expect(container.lifecycle.preStop.exec.command).toEqual(['sleep', '10']);
-      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs + 10_000);
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(delayMs + graceMs);
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
       expect(pod.securityContext.runAsUser).toBe(1000);
       const mounts = container.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
@@ -263,6 +266,17 @@ describe('helm chart helm/xrouter', () => {
     expect(single.map((o) => o.kind)).not.toContain('HorizontalPodAutoscaler');
     // A budget on a single pod would block node drains.
     expect(single.map((o) => o.kind)).not.toContain('PodDisruptionBudget');
+  });
+
+  it('fails the render when terminationGracePeriodSeconds does not cover the shutdown delay and grace', () => {
+    expect(() => helmTemplate(['-f', REQUIRED, '--set', 'shutdown.delayMs=30001'])).toThrow(
+      /must exceed shutdown\.delayMs \+ shutdown\.graceMs \(330001 ms\)/,
+    );
+    expect(() => helmTemplate(['-f', REQUIRED, '--set', 'shutdown.delayMs=29999'])).not.toThrow();
+    // The preStop sleep it replaces is refused by name rather than ignored.
+    expect(() => helmTemplate(['-f', REQUIRED, '--set', 'shutdown.preStopSleepSeconds=10'])).toThrow(
+      /preStopSleepSeconds/,
+    );
   });
 
   it('rejects values the schema does not allow', () => {

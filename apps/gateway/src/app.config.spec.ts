@@ -17,16 +17,40 @@ describe('trustProxySetting', () => {
   });
 });
 
+/** The config as `env` alone gives it. */
+const configFor = (env: Record<string, string>) => {
+  const saved = process.env;
+  process.env = env;
+  try {
+    return appConfig();
+  } finally {
+    process.env = saved;
+  }
+};
+
+describe('shutdown', () => {
+  it('should accept no new connection after SIGTERM and give in-flight requests 30 s by default', () => {
+    expect(configFor({}).shutdown).toEqual({ delayMs: 0, graceMs: 30_000 });
+  });
+
+  it('should read the variables', () => {
+    expect(configFor({ SHUTDOWN_DELAY_MS: '10000', SHUTDOWN_GRACE_MS: '300000' }).shutdown).toEqual({
+      delayMs: 10_000,
+      graceMs: 300_000,
+    });
+  });
+
+  it.each([
+    [{ SHUTDOWN_DELAY_MS: '-1' }, /SHUTDOWN_DELAY_MS/],
+    [{ SHUTDOWN_DELAY_MS: '1.5s' }, /SHUTDOWN_DELAY_MS/],
+    [{ SHUTDOWN_GRACE_MS: 'long' }, /SHUTDOWN_GRACE_MS/],
+  ])('should refuse %j', (env, message) => {
+    expect(() => validateEnvironment([appConfig], env)).toThrow(message);
+  });
+});
+
 describe('HTTP timeouts', () => {
-  const http = (env: Record<string, string>) => {
-    const saved = process.env;
-    process.env = env;
-    try {
-      return appConfig().http;
-    } finally {
-      process.env = saved;
-    }
-  };
+  const http = (env: Record<string, string>) => configFor(env).http;
 
   it('should default to 10 s for headers, 30 s for the whole request and 5 s of keep-alive', () => {
     expect(http({})).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });

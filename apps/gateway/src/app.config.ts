@@ -26,6 +26,7 @@ class AppEnv {
   @IsOptional()
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'MAX_BODY_SIZE must look like 512kb or 10mb' })
   MAX_BODY_SIZE?: string;
+  @IsOptional() @IsInt() @Min(0) SHUTDOWN_DELAY_MS?: number;
   @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
   @IsOptional() @IsInt() @Min(1) @NotOverRequestTimeout() HTTP_HEADERS_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(1) HTTP_REQUEST_TIMEOUT_MS?: number;
@@ -54,8 +55,16 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
   logLevel: env.LOG_LEVEL ?? 'info',
   logPretty: env.LOG_PRETTY ?? false,
   maxBodySize: env.MAX_BODY_SIZE ?? '10mb',
-  /** How long in-flight requests (streams included) may take to finish after SIGTERM. */
-  shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
+  /** What SIGTERM starts: readiness says draining at once, and every answer says `connection: close`. */
+  shutdown: {
+    /**
+     * How long new connections are still accepted: until the load balancers have stopped sending to this process
+     * (Kubernetes: until the endpoints controller has taken the pod out; the chart sets it). 0 outside them.
+     */
+    delayMs: env.SHUTDOWN_DELAY_MS ?? 0,
+    /** Then, how long in-flight requests (streams included) may take to finish. */
+    graceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
+  },
   routingConfigPath: env.XROUTER_CONFIG ?? 'config/xrouter.yaml',
   trustProxy: trustProxySetting(env.TRUST_PROXY),
   /** Slow or idle clients must not hold sockets: node:http answers 408 and closes when these run out. */
@@ -68,3 +77,5 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
     keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? HTTP_KEEP_ALIVE_TIMEOUT_MS,
   },
 }));
+
+export type ShutdownSettings = ReturnType<typeof appConfig>['shutdown'];

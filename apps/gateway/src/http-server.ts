@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { ExpressAdapter } from '@nestjs/platform-express';
 
 export interface HttpTimeouts {
@@ -35,4 +36,15 @@ export class TimedExpressAdapter extends ExpressAdapter {
       this.getInstance(),
     );
   }
+}
+
+/**
+ * Stops accepting connections; resolves once every open one has ended. `http.Server#close` would also destroy the
+ * idle keep-alive connections (node >= 19 does), racing a request a client may be sending on one at that moment: it
+ * gets ECONNRESET. Left open, each ends after the answer to its next request (which says `connection: close` while
+ * draining) or when its keep-alive timeout runs out — the close its client was told to expect. The headers and
+ * request timeouts keep applying meanwhile.
+ */
+export function stopAccepting(server: Server): Promise<void> {
+  return new Promise((resolve) => NetServer.prototype.close.call(server, () => resolve()));
 }

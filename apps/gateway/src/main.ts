@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -16,27 +17,35 @@ import {
 import { ConfigFileError, ConfigValidationError, loadRoutingConfig, validateEnvironment } from '@xrouter/config';
 import { ShutdownState } from '@xrouter/health';
 import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
-import { appConfig } from './app.config';
+import { appConfig, type ShutdownSettings } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
-import { TimedExpressAdapter } from './http-server';
+import { stopAccepting, TimedExpressAdapter } from './http-server';
 import { bodySizeBytes, jsonBodyMiddleware } from './json-body';
 import { OpenAiRoutes } from './openai/openai-routes';
 import { setupSwagger } from './swagger';
 
-/** Stops accepting connections, lets in-flight requests (streams too) finish within the grace period, then closes. */
-function drainOnSignals(app: INestApplication, graceMs: number, emulator?: BundledEmulator): void {
+/**
+ * On SIGTERM (or SIGINT) readiness says draining and every answer `connection: close` at once, so each keep-alive
+ * client moves to another replica after its current request. New connections are still accepted for the delay, while
+ * the load balancers stop sending here; then the listener closes without cutting idle connections, and in-flight
+ * requests (streams too) get the grace period to finish before the app closes.
+ */
+function drainOnSignals(app: INestApplication, shutdown: ShutdownSettings, emulator?: BundledEmulator): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     const logger = new NestLogger('Shutdown');
-    logger.log(`${signal} received: draining in-flight requests (up to ${graceMs} ms)`);
+    logger.log(
+      `${signal} received: accepting connections for ${shutdown.delayMs} ms more, then draining in-flight requests ` +
+        `(up to ${shutdown.graceMs} ms)`,
+    );
     app.get(ShutdownState).begin();
+    await sleep(shutdown.delayMs);
     const server = app.getHttpServer() as Server;
-    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    const drained = stopAccepting(server);
+    const timer = setTimeout(() => server.closeAllConnections(), shutdown.graceMs);
     await drained;
     clearTimeout(timer);
     await app.close();
@@ -99,7 +108,7 @@ async function bootstrap(): Promise<void> {
   if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   app.set('etag', false);
   setupSwagger(app);
-  drainOnSignals(app, settings.shutdownGraceMs, emulator);
+  drainOnSignals(app, settings.shutdown, emulator);
 
   await app.listen(settings.port, settings.host);
   const logger = new NestLogger('Gateway');

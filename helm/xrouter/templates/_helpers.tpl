@@ -128,9 +128,9 @@ list means every credential. secretName overrides the chart's Secret name (the m
 {{- fail "xrouter: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
 {{- end }}
 {{- end }}
-{{- $drainMs := add (mul (int .Values.shutdown.preStopSleepSeconds) 1000) (int .Values.shutdown.graceMs) }}
+{{- $drainMs := add (int .Values.shutdown.delayMs) (int .Values.shutdown.graceMs) }}
 {{- if le (mul (int .Values.terminationGracePeriodSeconds) 1000) $drainMs }}
-{{- fail (printf "xrouter: terminationGracePeriodSeconds (%d s) must exceed shutdown.preStopSleepSeconds + shutdown.graceMs (%d ms), or streams are killed mid-drain" (int .Values.terminationGracePeriodSeconds) $drainMs) }}
+{{- fail (printf "xrouter: terminationGracePeriodSeconds (%d s) must exceed shutdown.delayMs + shutdown.graceMs (%d ms), or streams are killed mid-drain" (int .Values.terminationGracePeriodSeconds) $drainMs) }}
 {{- end }}
 {{- if .Values.routingConfig }}
 {{- $parsed := fromYaml .Values.routingConfig }}
