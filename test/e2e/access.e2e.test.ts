@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { callApi } from '../support/api';
 import { RunningProcess, startGateway } from '../support/processes';
 
 const ADMIN_KEY = 'xr-e2e-admin-key-access-0123456789';
@@ -23,20 +24,8 @@ describe('access: users and API keys', () => {
     await db?.drop();
   });
 
-  async function call(
-    key: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: Json }> {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
-  }
+  const call = (key: string, method: string, path: string, body?: unknown) =>
+    callApi<Json>(gateway.url, key, method, path, body);
 
   const chat = (key: string, model = 'mws-gpt-alpha') =>
     new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions.create({

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, databaseSettingsFromEnv } from '@xrouter/database';
+import { callApi } from '../support/api';
 import { freePort, RunningProcess, startGateway } from '../support/processes';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
@@ -86,20 +87,8 @@ describe('store outage: Redis killed mid-load and restarted empty', () => {
     await db?.drop();
   });
 
-  async function call(
-    key: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: Json }> {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
-  }
+  const call = (key: string, method: string, path: string, body?: unknown) =>
+    callApi<Json>(gateway.url, key, method, path, body);
 
   const chat = (key: string) =>
     call(key, 'POST', '/v1/chat/completions', { model: 'mws-gpt-alpha', messages: [{ role: 'user', content: 'hi' }] });

@@ -1,4 +1,5 @@
 import { registerOAuthApp, type OAuthApp } from '../support/oauth-client';
+import { callApi } from '../support/api';
 import { RunningProcess, startGateway } from '../support/processes';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
@@ -47,20 +48,8 @@ describe('trust: no credential does or spends more than its issuer allowed', () 
     await db?.drop();
   });
 
-  async function call(
-    key: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: Json }> {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
-  }
+  const call = (key: string, method: string, path: string, body?: unknown) =>
+    callApi<Json>(gateway.url, key, method, path, body);
 
   const chat = async (key: string, model = 'mws-gpt-alpha'): Promise<number> =>
     (await call(key, 'POST', '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] })).status;
