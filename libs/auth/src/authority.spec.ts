@@ -6,6 +6,7 @@ import {
   narrow,
   OAUTH_SCOPES,
   permits,
+  permitsModel,
   roleAuthority,
   SCOPES,
   type Authority,
@@ -106,6 +107,17 @@ describe('grantFrom', () => {
 
   it('should give an admin key any grant within its own', () => {
     expect(grantFrom(open, { scopes: ['admin'] }).scopes).toEqual(['admin']);
+  });
+});
+
+describe('permitsModel', () => {
+  it.each<[readonly string[] | null, string, boolean]>([
+    [null, 'any', true],
+    [['a', 'b'], 'b', true],
+    [['a'], 'b', false],
+    [[], 'a', false],
+  ])('models %p allow %p: %p', (allowedModels, model, expected) => {
+    expect(permitsModel({ allowedModels }, model)).toBe(expected);
   });
 });
 

@@ -88,6 +88,11 @@ export function permits(authority: Pick<Authority, 'scopes'>, scopes: readonly s
   return scopes.every((scope) => authority.scopes.includes(scope));
 }
 
+/** Whether `authority` may use the model named `model` (by the name the client sends). */
+export function permitsModel(authority: Pick<Authority, 'allowedModels'>, model: string): boolean {
+  return authority.allowedModels === null || authority.allowedModels.includes(model);
+}
+
 /** Whether `wider` can do at least everything `narrower` can: the test for managing (rotating) another credential. */
 export function covers(wider: Authority, narrower: Authority): boolean {
   if (!permits(wider, narrower.scopes)) return false;

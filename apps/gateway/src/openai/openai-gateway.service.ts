@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Principal } from '@xrouter/auth';
+import { permitsModel, type Principal } from '@xrouter/auth';
 import {
   ChatCompletion,
   ChatCompletionChunk,
@@ -84,7 +84,7 @@ export class OpenAiGatewayService {
   }
 
   private assertAllowed(principal: Principal, model: string): void {
-    if (principal.allowedModels && !principal.allowedModels.includes(model)) {
+    if (!permitsModel(principal, model)) {
       throw new GatewayError(
         ErrorCode.MODEL_NOT_FOUND,
         `The model '${model}' does not exist or you do not have access to it`,
@@ -205,9 +205,7 @@ export class OpenAiGatewayService {
   }
 
   listModels(principal: Principal): ModelList {
-    const data = this.catalog
-      .list(STARTED_AT)
-      .filter((m) => !principal.allowedModels || principal.allowedModels.includes(m.id));
+    const data = this.catalog.list(STARTED_AT).filter((m) => permitsModel(principal, m.id));
     return { object: 'list', data };
   }
 
