@@ -166,6 +166,22 @@ describe('trust: no credential does or spends more than its issuer allowed', () 
     );
   });
 
+  it('should read null fields of a new key as not given: the creator’s grant, never a 500', async () => {
+    const userId = await newUser('nulls@example.com');
+    const parent = await mint(ADMIN_KEY, '/admin/api-keys', {
+      user_id: userId,
+      scopes: ['chat', 'keys'],
+      rpm_limit: 9,
+    });
+    const child = await mint(parent.key, '/account/api-keys', {
+      scopes: null,
+      allowed_models: null,
+      rpm_limit: null,
+      expires_at: null,
+    });
+    expect(child).toMatchObject({ scopes: ['chat', 'keys'], allowed_models: null, rpm_limit: 9 });
+  });
+
   it('should make child keys share their parent key’s request limit instead of multiplying it', async () => {
     const userId = await newUser('rpm-pool@example.com');
     const parent = await mint(ADMIN_KEY, '/admin/api-keys', { user_id: userId, rpm_limit: 6 });

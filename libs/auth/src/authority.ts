@@ -58,7 +58,9 @@ export function roleAuthority(role: Role): Authority {
 /** `issuer` narrowed by `restriction`: the intersection on every axis. Never wider than `issuer`. */
 export function narrow(issuer: Authority, restriction: Restriction): Authority {
   const scopes =
-    restriction.scopes === undefined ? issuer.scopes : restriction.scopes.filter((s) => issuer.scopes.includes(s));
+    restriction.scopes === undefined || restriction.scopes === null
+      ? issuer.scopes
+      : restriction.scopes.filter((s) => issuer.scopes.includes(s));
   const own = restriction.allowedModels;
   const allowedModels =
     own === undefined || own === null

@@ -87,7 +87,8 @@ export class ApiKeysService {
     }
     // Never more than the creating credential, and never more than the owner's role allows (`admin` for admins).
     const grant = grantFrom(narrow(actor, roleAuthority(owner.role)), {
-      scopes: dto.scopes,
+      // JSON null is "not given", like an absent field (optional fields accept null).
+      scopes: dto.scopes ?? undefined,
       allowedModels: dto.allowed_models ?? null,
       rpmLimit: dto.rpm_limit ?? null,
       tpmLimit: dto.tpm_limit ?? null,
