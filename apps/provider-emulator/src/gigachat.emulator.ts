@@ -1,5 +1,5 @@
 /**
- * GigaChat emulator (provider-protocols §2, checklist §2.13), under `/gigachat/api`:
+ * GigaChat emulator (docs/provider-protocols.md §2, checklist §2.13), under `/gigachat/api`:
  *   POST /v2/oauth             Basic key + RqUID + form `scope` → {access_token, expires_at (ms)}; errors {code, message}
  *   POST /v1/chat/completions  plain and SSE (`object: chat.completion`, no `id`, model `<name>:2.0.28.2`),
  *                              `functions` / `function_call` (arguments as an object, one call per turn), role `function`

@@ -1,5 +1,5 @@
 /**
- * OpenAI-compatible emulator, used for MWS GPT (MTS, `/mts/v1`) and T-Bank (`/tbank/v1`), per provider-protocols §4–§5.
+ * OpenAI-compatible emulator, used for MWS GPT (MTS, `/mts/v1`) and T-Bank (`/tbank/v1`), per docs/provider-protocols.md §4–§5.
  *
  * Routes: POST /chat/completions (plain and SSE, `stream_options.include_usage`, tools), GET /models,
  * GET /models/{id}, POST /embeddings (`encoding_format` float or base64). Bearer auth; errors in the OpenAI envelope.

@@ -1,5 +1,5 @@
 /**
- * YandexGPT native emulator (provider-protocols §3, checklist §3.13), under `/yandex/foundationModels/v1`:
+ * YandexGPT native emulator (docs/provider-protocols.md §3, checklist §3.13), under `/yandex/foundationModels/v1`:
  *   POST /completion     `{result: …}` wrapper, `text` fields, int64 counters as strings, `toolCallList` /
  *                        `toolResultList`; `completionOptions.stream: true` → newline-delimited JSON objects with
  *                        CUMULATIVE text, ALTERNATIVE_STATUS_PARTIAL … then FINAL / TRUNCATED_FINAL / TOOL_CALLS

@@ -59,8 +59,7 @@ export class OpenAiRoutes {
   /**
    * Serves one request of a matched route; never rejects (failures are answered in OpenAI's envelope). In a guard's
    * order: the credential (from the cache), its rate limit (one store call), then the body — read, parsed and
-   * validated. (Overlapping the store call with the body read
-   * measured slower, 520–580 vs 350–370 CPU µs per request at 64 connections, A/B on the bench machine.)
+   * validated. (Overlapping the store call with the body read measured slower: see bench/README.md.)
    */
   async serve(route: OpenAiRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
     labelRoute(req, route.path);

@@ -66,8 +66,7 @@ export interface GatewayLoggers {
  * The process's loggers on one stdout stream. Writes are asynchronous (sonic-boom, `sync: false`): a line is queued
  * and written by the event loop, so under load the lines of many requests leave in one `write(2)` while the previous
  * write is in flight, and pino flushes what is queued when the process exits. (Holding lines back for a minimum
- * size, `minLength`, measured slower: ~420 vs ~370 CPU µs per request at 64 connections.) `pretty` pipes through
- * pino-pretty (development).
+ * size, `minLength`, measured slower: see bench/README.md.) `pretty` pipes through pino-pretty (development).
  */
 export function createLoggers(settings: LoggerSettings): GatewayLoggers {
   const destination = settings.pretty

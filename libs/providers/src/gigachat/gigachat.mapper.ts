@@ -1,5 +1,5 @@
 /**
- * OpenAI ⇄ GigaChat v1 mapping (provider-protocols §6.2), as pure functions of their arguments.
+ * OpenAI ⇄ GigaChat v1 mapping (docs/provider-protocols.md §6.2), as pure functions of their arguments.
  *
  * Decisions worth knowing:
  * - `temperature: 0` (or below) is sent as 0.001: GigaChat's schema has an exclusive minimum of 0, and values in

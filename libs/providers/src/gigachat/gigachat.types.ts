@@ -1,5 +1,5 @@
 /**
- * GigaChat v1 wire shapes (provider-protocols §2): only the fields the adapter writes or reads.
+ * GigaChat v1 wire shapes (docs/provider-protocols.md §2): only the fields the adapter writes or reads.
  * Answers are typed loosely (every field optional) because they come from the network; the mapper checks them.
  */
 

@@ -8,7 +8,7 @@ export interface ResolvedOpenAiProfile {
 }
 
 /**
- * Profile defaults (provider-protocols.md §4, §5): T-Pro 2.x is a Qwen3-family model that, on a host without a
+ * Profile defaults (docs/provider-protocols.md §4, §5): T-Pro 2.x is a Qwen3-family model that, on a host without a
  * reasoning parser, puts its thoughts in `<think>` at the start of `content`: split them off by default. MWS GPT and
  * generic hosts pass answers through. Which parameters a host rejects is unverified, so nothing is dropped unless
  * the provider's `drop_params` says so.

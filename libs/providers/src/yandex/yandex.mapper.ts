@@ -42,12 +42,12 @@ import type {
 } from './yandex.types';
 
 /**
- * OpenAI ⇄ YandexGPT native mapping (provider-protocols §6.3). Pure functions plus two small per-call state
+ * OpenAI ⇄ YandexGPT native mapping (docs/provider-protocols.md §6.3). Pure functions plus two small per-call state
  * machines for streams; nothing here does I/O.
  */
 
 /**
- * The models this adapter serves through the native API, from provider-protocols §3.12 (VERIFIED against
+ * The models this adapter serves through the native API, from docs/provider-protocols.md §3.12 (VERIFIED against
  * `ru/ai-studio/concepts/generation/models.md`), named as §3.12 suggests (the URI is built from the folder), plus the
  * two embedding models of §3.2. Qwen3, gpt-oss and Gemma are OpenAI-compatible-endpoint only, so they are not listed.
  * Yandex has no list endpoint: `listModels` returns this after a real probe call.

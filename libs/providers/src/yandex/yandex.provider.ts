@@ -71,7 +71,7 @@ async function mapBounded<T, R>(
 }
 
 /**
- * YandexGPT through the native Foundation Models API (provider-protocols §3, mapping §6.3): `/completion` for chat
+ * YandexGPT through the native Foundation Models API (docs/provider-protocols.md §3, mapping §6.3): `/completion` for chat
  * (streams are NDJSON with cumulative text), `/textEmbedding` one text per call, `/tokenize` as the health probe.
  * Non-2xx answers become GatewayErrors in UpstreamHttpClient from their HTTP status (grpc 3 → 400 BAD_REQUEST,
  * 16 → 401 UPSTREAM_AUTH, 5 → 404 MODEL_NOT_FOUND, 8 → 429 RATE_LIMITED with Retry-After, 13/14 → UPSTREAM_5XX).
@@ -164,7 +164,7 @@ export class YandexProvider implements LlmProvider {
 
   /**
    * Yandex has no model list: a real `/tokenize` call for the first known model proves the credentials, the folder
-   * and the host, then the fixed list of provider-protocols §3.12 is returned.
+   * and the host, then the fixed list of docs/provider-protocols.md §3.12 is returned.
    */
   async listModels(target: DeploymentTarget, signal: AbortSignal): Promise<string[]> {
     const body: YandexTokenizeRequest = { modelUri: completionModelUri(target, YANDEX_MODEL_IDS[0]), text: 'ping' };

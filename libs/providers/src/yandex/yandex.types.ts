@@ -1,5 +1,5 @@
 /**
- * YandexGPT native Foundation Models API (`…/foundationModels/v1`) wire shapes, as in provider-protocols §3.
+ * YandexGPT native Foundation Models API (`…/foundationModels/v1`) wire shapes, as in docs/provider-protocols.md §3.
  * int64 fields travel as JSON strings (proto3 JSON mapping); answers read them leniently (string or number).
  */
 
