@@ -166,6 +166,31 @@ describe('trust: no credential does or spends more than its issuer allowed', () 
     );
   });
 
+  it('should not let a key rotate or revoke its parent or a sibling of the same grant', async () => {
+    const userId = await newUser('family@example.com');
+    const parent = await mint(ADMIN_KEY, '/admin/api-keys', { user_id: userId });
+    const [first, second] = [await mint(parent.key, '/account/api-keys'), await mint(parent.key, '/account/api-keys')];
+    for (const [actor, target] of [
+      [first, parent],
+      [first, second],
+      [second, first],
+    ]) {
+      expect((await call(actor.key, 'POST', `/account/api-keys/${target.id}/rotate`)).status).toBe(403);
+      expect((await call(actor.key, 'DELETE', `/account/api-keys/${target.id}`)).status).toBe(403);
+    }
+    expect(await chat(parent.key)).toBe(200);
+    expect((await call(parent.key, 'DELETE', `/account/api-keys/${second.id}`)).status).toBe(200);
+    expect((await call(first.key, 'DELETE', `/account/api-keys/${first.id}`)).status).toBe(200);
+  });
+
+  it('should refuse an expiry it cannot read as a time with a 400, not a 500', async () => {
+    for (const expires_at of ['2027-W01', '20270101', '2027-01-01T10']) {
+      const created = await call(ADMIN_KEY, 'POST', '/admin/api-keys', { name: 'x', expires_at });
+      expect(created.status).toBe(400);
+      expect((created.json.error as Json).param).toBe('expires_at');
+    }
+  });
+
   it('should read null fields of a new key as not given: the creator’s grant, never a 500', async () => {
     const userId = await newUser('nulls@example.com');
     const parent = await mint(ADMIN_KEY, '/admin/api-keys', {

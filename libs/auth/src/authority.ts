@@ -138,7 +138,7 @@ export function grantFrom(issuer: Authority, requested: Restriction): Grant {
   };
   limit(requested.rpmLimit, issuer.rpmLimit, 'rpm_limit');
   limit(requested.tpmLimit, issuer.tpmLimit, 'tpm_limit');
-  if (issuer.expiresAt !== null && requested.expiresAt && requested.expiresAt > issuer.expiresAt) {
+  if (issuer.expiresAt !== null && requested.expiresAt != null && requested.expiresAt > issuer.expiresAt) {
     refuse('A credential cannot outlive the credential that issues it', 'expires_at');
   }
   return narrow(issuer, requested);

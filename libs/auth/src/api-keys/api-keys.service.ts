@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { StoreUnavailableError } from '@xrouter/store';
+import { MAX_CHAIN_DEPTH } from '../api-key.resolver';
 import { displayPrefix, generateApiKeySecret, hashSecret } from '../api-key-secret';
 import { covers, grantFrom, narrow, permits, roleAuthority, type Authority, type Grant } from '../authority';
 import { CredentialService } from '../credential.service';
@@ -82,8 +83,19 @@ export class ApiKeysService {
     if (!owner)
       throw new GatewayError(ErrorCode.NOT_FOUND, `No active user with id '${ownerId}'`, { param: 'user_id' });
     const expiresAt = dto.expires_at ? Date.parse(dto.expires_at) : null;
+    if (expiresAt !== null && !Number.isFinite(expiresAt)) {
+      throw new GatewayError(ErrorCode.BAD_REQUEST, 'expires_at must be a date and time like 2027-01-01T00:00:00Z', {
+        param: 'expires_at',
+      });
+    }
     if (expiresAt !== null && expiresAt <= Date.now()) {
       throw new GatewayError(ErrorCode.BAD_REQUEST, 'expires_at must be in the future', { param: 'expires_at' });
+    }
+    if (own && actor.kind === 'api_key' && actor.issuers.length + 1 >= MAX_CHAIN_DEPTH) {
+      throw new GatewayError(
+        ErrorCode.FORBIDDEN,
+        `A key ${MAX_CHAIN_DEPTH - 1} levels below its root cannot make more keys; make them from a key higher up`,
+      );
     }
     // Never more than the creating credential, and never more than the owner's role allows (`admin` for admins).
     const grant = grantFrom(narrow(actor, roleAuthority(owner.role)), {
@@ -145,7 +157,7 @@ export class ApiKeysService {
   /** Revokes the key and every key it made. Idempotent: revoking again announces the revocation again. */
   async revoke(actor: Principal, door: KeyDoor, id: string): Promise<ApiKeyDto> {
     const key = await this.findVisible(actor, door, id, true);
-    if (door !== 'admin') this.assertCovers(actor, key, 'revoke');
+    if (door !== 'admin') await this.assertManages(actor, key, 'revoke');
     await this.credentials.assertCanAnnounce();
     const hashes = await this.dataSource.transaction((tx) => revokeKeyTrees(tx, { keyIds: [key.id] }));
     await this.announce(hashes);
@@ -159,17 +171,44 @@ export class ApiKeysService {
   async rotate(actor: Principal, door: KeyDoor, id: string): Promise<CreatedApiKeyDto> {
     const key = await this.findVisible(actor, door, id, true);
     if (key.revokedAt) throw new GatewayError(ErrorCode.BAD_REQUEST, 'A revoked key cannot be rotated');
-    this.assertCovers(actor, key, 'rotate');
+    if (door === 'admin') this.assertCovers(actor, key, 'rotate');
+    else await this.assertManages(actor, key, 'rotate');
     await this.credentials.assertCanAnnounce();
     const secret = generateApiKeySecret();
+    // Compare-and-swap on the secret read above: of two concurrent rotations one wins, and the old secret it replaced
+    // is the one announced, so no secret ever stays cached on a replica.
     const result = await this.keys.update(
-      { id: key.id, revokedAt: IsNull() },
+      { id: key.id, revokedAt: IsNull(), secretHash: key.secretHash },
       { secretHash: hashSecret(secret), prefix: displayPrefix(secret) },
     );
-    if (!result.affected) throw new GatewayError(ErrorCode.BAD_REQUEST, 'A revoked key cannot be rotated');
+    if (!result.affected) {
+      throw new GatewayError(ErrorCode.BAD_REQUEST, 'The key was revoked or rotated meanwhile; read it again');
+    }
     await this.announce([key.secretHash]);
     key.prefix = displayPrefix(secret);
     return { ...toApiKeyDto(key), key: secret };
+  }
+
+  /**
+   * Outside /admin a credential manages only itself and the keys it made (at any depth) — never its parent or a
+   * sibling, however wide, so a key cannot lock its issuer out or take over another app's keys — and only keys that
+   * can do no more than it can.
+   */
+  private async assertManages(actor: Principal, key: ApiKeyEntity, action: 'rotate' | 'revoke'): Promise<void> {
+    const [below] = await this.dataSource.query<Array<{ below: boolean }>>(
+      `WITH RECURSIVE up AS (
+         SELECT id, parent_key_id, parent_token_id FROM api_keys WHERE id = $1
+         UNION SELECT k.id, k.parent_key_id, k.parent_token_id FROM api_keys k JOIN up ON k.id = up.parent_key_id
+       ) SELECT EXISTS (SELECT 1 FROM up WHERE id = $2 OR parent_token_id = $2) AS below`,
+      [key.id, actor.credentialId],
+    );
+    if (!below?.below) {
+      throw new GatewayError(
+        ErrorCode.FORBIDDEN,
+        `A credential can ${action} only itself and the keys it made; use /admin or a key higher up for this one`,
+      );
+    }
+    this.assertCovers(actor, key, action);
   }
 
   /** Rotating (or, outside /admin, revoking) a key needs a credential that can do at least what that key can. */
