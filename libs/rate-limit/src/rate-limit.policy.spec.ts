@@ -87,8 +87,12 @@ describe('limit pools', () => {
         { id: 'child', rpmLimit: null, tpmLimit: null },
       ],
     };
-    const pools = limitPools(principal);
+    const pools = limitPools(principal, { defaultRpm: null, defaultTpm: null });
     expect(pools).toEqual([{ id: 'root', rpm: 60, tpm: null }]);
+    expect(limitPools(principal, { defaultRpm: null, defaultTpm: 500 })).toEqual([
+      { id: 'root', rpm: 60, tpm: 500 },
+      { id: 'child', rpm: null, tpm: 500 },
+    ]);
     const planned = planChecks('grandchild', { rpm: 60, tpm: 100, perSecond: null }, pools, limitTag(principal));
     expect(planned.map((p) => [p.name, p.check.key])).toEqual([
       ['rpm', 'rl:{root}:grandchild:rpm'],

@@ -75,11 +75,17 @@ export function rateLimitKeys(credentialId: string, tag = credentialId): Record<
   return { rpm: `${base}:rpm`, burst: `${base}:burst`, tpm: `${base}:tpm` };
 }
 
-/** The limits of the keys above a caller that have any, as the pools its requests count against. */
-export function limitPools(principal: Pick<Principal, 'issuers'>): LimitPool[] {
+/**
+ * The limits of the keys above a caller — their own, or the configured defaults where they have none — as the pools
+ * its requests count against: making keys never multiplies a limit, the defaults' included.
+ */
+export function limitPools(
+  principal: Pick<Principal, 'issuers'>,
+  settings: Pick<RateLimitSettings, 'defaultRpm' | 'defaultTpm'>,
+): LimitPool[] {
   return principal.issuers
-    .filter((key) => key.rpmLimit !== null || key.tpmLimit !== null)
-    .map((key) => ({ id: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit }));
+    .map((key) => ({ id: key.id, rpm: key.rpmLimit ?? settings.defaultRpm, tpm: key.tpmLimit ?? settings.defaultTpm }))
+    .filter((pool) => pool.rpm !== null || pool.tpm !== null);
 }
 
 /** The hash tag of a caller's counters: the root of its key tree. */

@@ -32,12 +32,15 @@ export const RATE_LIMIT_STORE_OPERATION = 'rate_limit';
 export const CHARGE_FLUSH_MS = 100;
 
 /** The limits one replica enforces alone while the store is down: each cut to its share. */
-export function localShare(limits: EffectiveLimits, local: Pick<LocalLimits, 'shareOf'>): EffectiveLimits {
+export function localShare(limits: EffectiveLimits, local: Pick<LocalLimits, 'shareOf' | 'share'>): EffectiveLimits {
   return {
     rpm: limits.rpm === null ? null : local.shareOf(limits.rpm),
     tpm: limits.tpm === null ? null : local.shareOf(limits.tpm),
     perSecond: limits.perSecond
-      ? { ratePerSec: limits.perSecond.ratePerSec, burst: local.shareOf(limits.perSecond.burst) }
+      ? {
+          ratePerSec: limits.perSecond.ratePerSec * local.share,
+          burst: local.shareOf(limits.perSecond.burst),
+        }
       : null,
   };
 }
@@ -90,7 +93,7 @@ export class RateLimitService implements OnApplicationShutdown {
   async check(principal: Principal): Promise<Record<string, string>> {
     let limits = effectiveLimits(principal, this.settings);
     const tag = limitTag(principal);
-    let pools = limitPools(principal);
+    let pools = limitPools(principal, this.settings);
     let planned = planChecks(principal.credentialId, limits, pools, tag);
     if (planned.length === 0) return {};
     let result: LimitsResult;
@@ -134,7 +137,7 @@ export class RateLimitService implements OnApplicationShutdown {
   charge(principal: Principal, totalTokens: number): Promise<void> {
     const { tpm } = effectiveLimits(principal, this.settings);
     const tag = limitTag(principal);
-    const keys = limitPools(principal)
+    const keys = limitPools(principal, this.settings)
       .filter((pool) => pool.tpm !== null)
       .map((pool) => rateLimitKeys(pool.id, tag).tpm);
     if (tpm !== null) keys.push(rateLimitKeys(principal.credentialId, tag).tpm);

@@ -171,7 +171,17 @@ export class BudgetService {
       this.answered();
       const spend =
         read[2] === null
-          ? await this.seedOnce(subject, label, start)
+          ? await this.seedOnce(subject, label, start).catch((error: unknown) => {
+              if (error instanceof StoreUnavailableError) throw error;
+              throw new GatewayError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                'Budgets cannot be checked right now; try again shortly.',
+                {
+                  retryAfterMs: 1_000,
+                  cause: error,
+                },
+              );
+            })
           : { tokens: Number(read[0] ?? 0), nanos: BigInt(read[1] ?? 0) };
       this.remember(memo, spend);
       return spend;

@@ -1,13 +1,16 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { GatewayError } from '@xrouter/common';
+import { ErrorCode, GatewayError } from '@xrouter/common';
 import { StoreUnavailableError } from '@xrouter/store';
 import { OAuthError } from './oauth.error';
 
 /** Anything thrown at an OAuth endpoint as an RFC 6749 error; details of unexpected failures stay in the log. */
 export function toOAuthError(exception: unknown): OAuthError {
   if (exception instanceof OAuthError) return exception;
-  if (exception instanceof StoreUnavailableError) {
+  if (
+    exception instanceof StoreUnavailableError ||
+    (exception instanceof GatewayError && exception.code === ErrorCode.SERVICE_UNAVAILABLE)
+  ) {
     return new OAuthError('temporarily_unavailable', 'The authorization server is temporarily unavailable.');
   }
   if (exception instanceof GatewayError && exception.status < 500) {

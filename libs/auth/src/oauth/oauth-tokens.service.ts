@@ -164,16 +164,19 @@ export class OAuthTokenService {
     if (row.client_id !== clientId) {
       throw new OAuthError('unauthorized_client', 'This token was not issued to this client.');
     }
-    const revoked =
+    await this.assertCanAnnounce();
+    const revoked = await this.dataSource.transaction((tx) =>
       row.kind === 'refresh'
-        ? await this.revokeWhere(this.dataSource.manager, 'family_id = $1', row.family_id)
-        : await this.revokeWhere(this.dataSource.manager, 'id = $1', row.id);
+        ? this.revokeWhere(tx, 'family_id = $1', row.family_id)
+        : this.revokeWhere(tx, 'id = $1', row.id),
+    );
     await this.announce(revoked);
   }
 
   /** Revokes every family of a grant (reuse of an authorization code). */
   async revokeFamily(familyId: string): Promise<void> {
-    await this.announce(await this.revokeWhere(this.dataSource.manager, 'family_id = $1', familyId));
+    await this.assertCanAnnounce();
+    await this.announce(await this.dataSource.transaction((tx) => this.revokeWhere(tx, 'family_id = $1', familyId)));
   }
 
   /** Revokes every token issued to a client (the client was deleted). */
@@ -198,19 +201,17 @@ export class OAuthTokenService {
 
   /**
    * Revokes the matching tokens and the API keys their access tokens made; returns the secret hashes to announce:
-   * the access tokens' and the keys'.
+   * the access tokens' and the keys' — already revoked ones too, so a retry after a failed announcement repeats it.
    */
   private async revokeWhere(
     manager: EntityManager,
     condition: 'family_id = $1' | 'id = $1' | 'client_id = $1',
     value: string,
   ): Promise<string[]> {
-    // A CTE makes the driver return the rows, whatever it reports for a bare UPDATE … RETURNING.
     const tokens = await manager.query<Array<{ id: string; token_hash: string; kind: OAuthTokenKind }>>(
       `WITH revoked AS (
-         UPDATE oauth_tokens SET revoked_at = now() WHERE ${condition} AND revoked_at IS NULL
-         RETURNING id, token_hash, kind
-       ) SELECT id, token_hash, kind FROM revoked`,
+         UPDATE oauth_tokens SET revoked_at = now() WHERE ${condition} AND revoked_at IS NULL RETURNING id
+       ) SELECT id, token_hash, kind FROM oauth_tokens WHERE ${condition}`,
       [value],
     );
     const access = tokens.filter((row) => row.kind === 'access');

@@ -155,6 +155,8 @@ export class YandexProvider implements LlmProvider {
           headers,
           body: JSON.stringify(body),
           signal,
+          // The first text's answer starts the batch's answer: the attempt moves to its whole bound.
+          onResponseStart: ctx.onResponseStart,
         });
         return fromYandexEmbedding(answer, providerId);
       },
