@@ -42,6 +42,7 @@ export function classifyFailure(error: GatewayError, expiredBy: string | null): 
     case ErrorCode.FORBIDDEN:
     case ErrorCode.NO_DEPLOYMENT_AVAILABLE:
     case ErrorCode.INTERNAL:
+    case ErrorCode.CLIENT_CLOSED:
       return 'client';
   }
 }

@@ -7,6 +7,7 @@ import {
   ChatCompletionRequest,
   EmbeddingRequest,
   EmbeddingResponse,
+  clientClosed,
   ErrorCode,
   GatewayError,
 } from '@xrouter/common';
@@ -255,10 +256,8 @@ export class RoutingService implements OnModuleInit {
           const elapsed = Date.now() - started;
           if (options.clientSignal?.aborted) {
             breakers?.onAbandoned(target);
-            this.observeAttempt(model, target, 'client_closed', elapsed, false);
-            throw error instanceof GatewayError
-              ? error
-              : new GatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The client went away');
+            this.observeAttempt(model, target, ErrorCode.CLIENT_CLOSED, elapsed, false);
+            throw clientClosed();
           }
           lastError =
             error instanceof GatewayError

@@ -3,6 +3,7 @@ import { permitsModel, type Principal } from '@xrouter/auth';
 import {
   ChatCompletion,
   ChatCompletionChunk,
+  clientClosed,
   EmbeddingResponse,
   ErrorCode,
   GatewayError,
@@ -36,9 +37,6 @@ const STARTED_AT = Math.floor(Date.now() / 1000);
 export function budgetSubjects(principal: Principal): readonly BudgetSubject[] {
   return principal.budgets;
 }
-
-/** nginx's code for "the client closed the request": what an abandoned stream's row records. */
-const CLIENT_CLOSED = 499;
 
 /** OpenAI's base64 encoding of embeddings (what the official SDKs ask for by default): float32 little-endian. */
 export function toBase64Embeddings(response: EmbeddingResponse): EmbeddingResponse {
@@ -162,10 +160,11 @@ export class OpenAiGatewayService {
         total_tokens: 0,
       };
       const failed = end.error ? failureOf(end.error) : null;
+      const closed = end.completed || failed ? null : failureOf(clientClosed());
       this.finished(
         usageEntry(draft, outcome, {
-          status: end.completed ? 200 : failed ? 200 : CLIENT_CLOSED,
-          errorCode: failed?.code ?? (end.completed ? null : 'client_closed'),
+          status: closed?.status ?? 200,
+          errorCode: failed?.code ?? closed?.code ?? null,
           usage,
           ttftMs: end.ttftMs,
           costRub: price(usage),

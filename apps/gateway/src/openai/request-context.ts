@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '@xrouter/auth';
-import { ErrorCode, GatewayError } from '@xrouter/common';
+import { clientClosed } from '@xrouter/common';
 import type { RouteOutcome } from '@xrouter/routing';
 import type { CallerContext } from './openai-gateway.service';
 
@@ -9,7 +9,7 @@ export function callerContext(principal: Principal, res: ServerResponse): Caller
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished)
-      controller.abort(new GatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The client closed the connection'));
+      controller.abort(clientClosed());
   });
   return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal };
 }

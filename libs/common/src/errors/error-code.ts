@@ -23,6 +23,8 @@ export enum ErrorCode {
   TIMEOUT = 'timeout',
   NO_DEPLOYMENT_AVAILABLE = 'no_deployment_available',
   SERVICE_UNAVAILABLE = 'service_unavailable',
+  /** The client went away before its answer was done: never sent (nobody is listening), only recorded. */
+  CLIENT_CLOSED = 'client_closed',
   INTERNAL = 'internal_error',
 }
 
@@ -76,6 +78,9 @@ export function describeErrorCode(code: ErrorCode): ErrorCodeDescription {
     case ErrorCode.NO_DEPLOYMENT_AVAILABLE:
     case ErrorCode.SERVICE_UNAVAILABLE:
       return { status: 503, type: 'server_error', retryable: true };
+    case ErrorCode.CLIENT_CLOSED:
+      // nginx's code for "the client closed the request": what the usage row of an abandoned call records.
+      return { status: 499, type: 'invalid_request_error', retryable: false };
     case ErrorCode.TIMEOUT:
       return { status: 504, type: 'timeout_error', retryable: true };
     case ErrorCode.INTERNAL:

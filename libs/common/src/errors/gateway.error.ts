@@ -40,3 +40,11 @@ export class GatewayError extends Error {
     return describeErrorCode(this.code).status;
   }
 }
+
+/**
+ * The one shape of "the client went away before its answer was done" — the abort reason of its signal, what the
+ * router stops with and what the usage row records (499 `client_closed`). Nobody is listening for it.
+ */
+export function clientClosed(): GatewayError {
+  return new GatewayError(ErrorCode.CLIENT_CLOSED, 'The client closed the connection');
+}
