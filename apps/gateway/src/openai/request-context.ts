@@ -8,8 +8,7 @@ import type { CallerContext } from './openai-gateway.service';
 export function callerContext(principal: Principal, res: ServerResponse): CallerContext {
   const controller = new AbortController();
   res.once('close', () => {
-    if (!res.writableFinished)
-      controller.abort(clientClosed());
+    if (!res.writableFinished) controller.abort(clientClosed());
   });
   return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal };
 }
