@@ -32,6 +32,7 @@ class AppEnv {
   @IsOptional() @IsInt() @Min(1) HTTP_REQUEST_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(1) HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
   @IsOptional() @IsString() XROUTER_CONFIG?: string;
+  @IsOptional() @IsBoolean() FAST_ROUTES?: boolean;
   @IsOptional()
   @Matches(/^(true|false|\d+|[\w.:/,\s-]+)$/, {
     message: 'TRUST_PROXY must be true, false, a hop count, or addresses/subnets such as loopback, 10.0.0.0/8',
@@ -66,6 +67,11 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
     graceMs: env.SHUTDOWN_GRACE_MS ?? 30_000,
   },
   routingConfigPath: env.XROUTER_CONFIG ?? 'config/xrouter.yaml',
+  /**
+   * Whether the `@FastRoute()` routes are served ahead of express (`front-door/fast-dispatcher.ts`). Off, Nest
+   * serves them like every other route, through the same guards and pipes: for A/B runs of the bench.
+   */
+  fastRoutes: env.FAST_ROUTES ?? true,
   trustProxy: trustProxySetting(env.TRUST_PROXY),
   /** Slow or idle clients must not hold sockets: node:http answers 408 and closes when these run out. */
   http: {

@@ -1,11 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
-import { authConfig, AuthModule, oauthConfig } from '@xrouter/auth';
+import { APP_GUARD } from '@nestjs/core';
+import { authConfig, AuthGuard, AuthModule, oauthConfig } from '@xrouter/auth';
 import { validateEnvironment, type RoutingConfig } from '@xrouter/config';
 import { databaseConfig, DatabaseModule } from '@xrouter/database';
 import { healthConfig, HealthModule } from '@xrouter/health';
 import { MetricsModule } from '@xrouter/metrics';
-import { rateLimitConfig, RateLimitModule } from '@xrouter/rate-limit';
+import { rateLimitConfig, RateLimitGuard, RateLimitModule } from '@xrouter/rate-limit';
 import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
 import { usageConfig } from '@xrouter/usage';
@@ -13,6 +14,7 @@ import { appConfig } from './app.config';
 import { AdminModule } from './admin/admin.module';
 import { DependencyReport } from './health/dependency.report';
 import { HealthController } from './health/health.controller';
+import { JsonBodyGuard } from './json-body';
 import { MetricsController } from './metrics/metrics.controller';
 import { OpenAiModule } from './openai/openai.module';
 
@@ -34,7 +36,14 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       controllers: [HealthController],
-      providers: [DependencyReport],
+      providers: [
+        DependencyReport,
+        // Admission, in this order, for every route (both doors run the global guards in order: front-door/):
+        // the credential and its scopes, its rate limit (one store call), and only then the body is read.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: JsonBodyGuard },
+      ],
       imports: [
         ConfigModule.forRoot({
           isGlobal: true,
@@ -49,7 +58,6 @@ export class GatewayModule {
           useFactory: (store: ConfigType<typeof storeConfig>) => store,
         }),
         AuthModule,
-        // After AuthModule: its guard must run after the auth guard (global guards run in module scan order).
         RateLimitModule,
         MetricsModule.forRoot(MetricsController),
         HealthModule,

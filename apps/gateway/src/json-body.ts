@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import { ErrorCode, GatewayError } from '@xrouter/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ErrorCode, GatewayError, releaseUnreadBody } from '@xrouter/common';
+import { appConfig } from './app.config';
 
 const SIZE_PATTERN = /^(\d+)(b|kb|mb)$/i;
 
@@ -69,28 +72,10 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, li
   try {
     return await readJson(req, limitBytes);
   } catch (error) {
-    if (!req.complete) discardRest(req, res, limitBytes);
+    // A body refused while being read: a rest of up to the limit is still read and dropped, more closes the socket.
+    releaseUnreadBody(req, res, 2 * limitBytes);
     throw error;
   }
-}
-
-/**
- * The rest of a refused body is read and dropped, so a client still uploading gets the error answer instead of a
- * reset, and the connection stays usable (left unread, the body would stall it). A rest known or found to be over
- * `capBytes` closes the connection instead: nobody gets to make the gateway read without bound.
- */
-function discardRest(req: IncomingMessage, res: ServerResponse, capBytes: number): void {
-  req.unpipe();
-  if (Number(req.headers['content-length']) > 2 * capBytes) {
-    res.setHeader('connection', 'close');
-    return;
-  }
-  let dropped = 0;
-  req.on('data', (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > capBytes) req.socket.destroy();
-  });
-  req.resume();
 }
 
 async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
@@ -127,16 +112,38 @@ async function readJson(req: IncomingMessage, limitBytes: number): Promise<unkno
   return body;
 }
 
+const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/** Whether a request carries a body at all (a declared non-zero length, or chunks). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
 /**
- * The same reader as express middleware, for the routes Nest serves: JSON bodies land in `req.body`, other
- * content types are left to their own parsers (the OAuth form), failures go to the error filter.
+ * Reads a JSON body into `req.body`, as the LAST global guard (`gateway.module.ts`): not a permission check but the
+ * final step of admission, so no body is read — and no 10 MB parsed — for a caller the guards before it refused
+ * (Nest runs guards before pipes and handlers, and both doors run the global guards in order: `front-door/`). A body
+ * some other reader took (the OAuth form) is left alone; one in a type that is neither JSON nor a form is a 415.
  */
-export function jsonBodyMiddleware(limitBytes: number) {
-  return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): void => {
-    if (!isJsonContentType(req.headers['content-type'])) return next();
-    readJsonBody(req, res, limitBytes).then((body) => {
-      req.body = body;
-      next();
-    }, next);
-  };
+@Injectable()
+export class JsonBodyGuard implements CanActivate {
+  private readonly limitBytes: number;
+
+  constructor(@Inject(appConfig.KEY) settings: ConfigType<typeof appConfig>) {
+    this.limitBytes = bodySizeBytes(settings.maxBodySize);
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<IncomingMessage & { body?: unknown }>();
+    if (req.body !== undefined || !hasBody(req)) return true;
+    const type = req.headers['content-type'];
+    // `curl -d` says form-urlencoded for what is JSON; a form the route reads has been read by its own reader.
+    if (type !== undefined && !isJsonContentType(type) && !FORM.test(type)) {
+      throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as application/json.');
+    }
+    req.body = await readJsonBody(req, http.getResponse<ServerResponse>(), this.limitBytes);
+    return true;
+  }
 }

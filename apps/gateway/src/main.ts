@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { Logger as PinoLogger } from 'pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
@@ -14,15 +14,21 @@ import {
   PinoNestLogger,
   requestLogMiddleware,
 } from '@xrouter/common';
-import { ConfigFileError, ConfigValidationError, loadRoutingConfig, validateEnvironment } from '@xrouter/config';
+import {
+  ConfigFileError,
+  ConfigValidationError,
+  loadRoutingConfig,
+  validateEnvironment,
+  type RoutingConfig,
+} from '@xrouter/config';
 import { ShutdownState } from '@xrouter/health';
 import { httpMetricsMiddleware, XRouterMetrics } from '@xrouter/metrics';
 import { appConfig, type ShutdownSettings } from './app.config';
 import { needsEmulators, startBundledEmulator, type BundledEmulator } from './emulator/bundled-emulator';
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
 import { stopAccepting, TimedExpressAdapter } from './http-server';
-import { bodySizeBytes, jsonBodyMiddleware } from './json-body';
-import { OpenAiRoutes } from './openai/openai-routes';
+import { FastDispatcher } from './front-door/fast-dispatcher';
+import { declaredRoutes } from './front-door/route-table';
 import { setupSwagger } from './swagger';
 
 /**
@@ -58,12 +64,12 @@ function drainOnSignals(app: INestApplication, shutdown: ShutdownSettings, emula
 
 /**
  * The HTTP server's request handler: what every request gets first (its id, its log line, its metrics, and while
- * draining `connection: close` so keep-alive clients move to another replica), then the OpenAI POST routes are
- * served directly and everything else goes to express and Nest.
+ * draining `connection: close` so keep-alive clients move to another replica), then the `@FastRoute()` routes are
+ * served by the dispatcher (unless `FAST_ROUTES=false`) and everything else goes to express and Nest.
  */
-function serveRequests(app: NestExpressApplication, logger: PinoLogger): void {
+function serveRequests(app: NestExpressApplication, logger: PinoLogger, fast: boolean): void {
   const shutdown = app.get(ShutdownState);
-  const routes = app.get(OpenAiRoutes);
+  const routes = fast ? FastDispatcher.fromApp(app) : undefined;
   const expressApp = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
   const logRequest = requestLogMiddleware(logger);
   const measure = httpMetricsMiddleware(app.get(XRouterMetrics));
@@ -74,10 +80,24 @@ function serveRequests(app: NestExpressApplication, logger: PinoLogger): void {
     if (shutdown.isDraining) res.setHeader('connection', 'close');
     logRequest(req, res, () => undefined);
     measure(req, res, () => undefined);
-    const route = routes.match(req);
-    if (route) void routes.serve(route, req, res);
+    const route = routes?.match(req);
+    if (routes && route) void routes.serve(route, req, res);
     else expressApp(req, res);
   });
+}
+
+/**
+ * `main.js routes`: every route the app serves with who may call it, as JSON lines, from the controllers' own
+ * metadata — the app is built in Nest's preview mode, so nothing is connected or started.
+ */
+async function printRoutes(routing: RoutingConfig): Promise<void> {
+  const app = await NestFactory.create(GatewayModule.forRoot(routing), { preview: true, logger: false });
+  for (const route of declaredRoutes(app.get(ModulesContainer))) {
+    process.stdout.write(
+      `${JSON.stringify({ method: route.method, path: route.path, policy: route.policy, fast: route.fast })}\n`,
+    );
+  }
+  await app.close();
 }
 
 async function bootstrap(): Promise<void> {
@@ -86,6 +106,7 @@ async function bootstrap(): Promise<void> {
   validateEnvironment(CONFIG_NAMESPACES, process.env);
   const settings = appConfig();
   let routing = loadRoutingConfig(settings.routingConfigPath);
+  if (process.argv[2] === 'routes') return printRoutes(routing);
   let emulator: BundledEmulator | undefined;
   if (needsEmulators(routing)) {
     ({ emulator, config: routing } = await startBundledEmulator(routing));
@@ -100,10 +121,9 @@ async function bootstrap(): Promise<void> {
       bodyParser: false,
     },
   );
-  serveRequests(app, loggers.requests);
-  app.use(jsonBodyMiddleware(bodySizeBytes(settings.maxBodySize)));
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
+  serveRequests(app, loggers.requests, settings.fastRoutes);
   app.disable('x-powered-by');
   if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   app.set('etag', false);

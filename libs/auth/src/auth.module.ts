@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyResolver } from './api-key.resolver';
 import { AccountApiKeysController, AdminApiKeysController } from './api-keys/api-keys.controllers';
@@ -9,7 +8,6 @@ import { CREDENTIAL_RESOLVERS, type CredentialResolver } from './credential-reso
 import { CredentialService } from './credential.service';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { UserEntity } from './entities/user.entity';
-import { AuthGuard } from './guards/auth.guard';
 import { OAuthAccessTokenResolver } from './oauth/oauth-access-token.resolver';
 import { OAuthModule } from './oauth/oauth.module';
 import { LastUsedRecorder } from './last-used.recorder';
@@ -31,7 +29,6 @@ import { UsersService } from './users/users.service';
     BootstrapAdminService,
     UsersService,
     ApiKeysService,
-    { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [CredentialService, UsersService, ApiKeysService],
 })

@@ -3,7 +3,6 @@ import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@xrouter/auth';
 import { BudgetService, UsageReportService, type BudgetStatus, type UsageReportRow } from '@xrouter/usage';
-import { budgetSubjects } from '../openai/openai-gateway.service';
 import { toUsageFilter, UsageQueryDto } from './usage-query.dto';
 
 async function answer(
@@ -60,6 +59,6 @@ export class AccountBudgetController {
   @Get()
   @ApiOperation({ summary: "This month's spend against the budgets of your key and of you (empty when none is set)" })
   status(@CurrentPrincipal() principal: Principal): Promise<BudgetStatus[]> {
-    return Promise.all(budgetSubjects(principal).map((subject) => this.budgets.status(subject)));
+    return Promise.all(principal.budgets.map((subject) => this.budgets.status(subject)));
   }
 }

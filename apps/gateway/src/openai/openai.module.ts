@@ -1,18 +1,18 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@xrouter/auth';
 import { UsageModule } from '@xrouter/usage';
+import { CallPipeline } from './call-pipeline';
+import { ChatCompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
-import { OpenAiRoutes } from './openai-routes';
 
 /**
- * The OpenAI surface. `/v1/models` is a Nest controller; the two POST routes every LLM call takes are
- * {@link OpenAiRoutes}, which `main.ts` puts on the HTTP server ahead of express.
+ * The OpenAI surface: ordinary Nest controllers. The routes every LLM call takes are also marked `@FastRoute()`,
+ * which `main.ts` serves ahead of express with the same guards and pipes (`front-door/`).
  */
 @Module({
   imports: [AuthModule, UsageModule],
-  controllers: [ModelsController],
-  providers: [OpenAiGatewayService, OpenAiRoutes],
-  exports: [OpenAiRoutes],
+  controllers: [ChatCompletionsController, EmbeddingsController, ModelsController],
+  providers: [CallPipeline, OpenAiGatewayService],
 })
 export class OpenAiModule {}

@@ -1,8 +1,16 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Principal } from '@xrouter/auth';
 import { clientClosed } from '@xrouter/common';
 import type { RouteOutcome } from '@xrouter/routing';
-import type { CallerContext } from './openai-gateway.service';
+
+/** Who makes an LLM call: what the call pipeline admits, records and stops when the client goes away. */
+export interface CallerContext {
+  principal: Principal;
+  requestId: string;
+  /** Aborts (with {@link clientClosed}) when the client goes away before the answer is done. */
+  signal: AbortSignal;
+}
 
 /** The caller of this request, with a signal that aborts when the client goes away before the answer is done. */
 export function callerContext(principal: Principal, res: ServerResponse): CallerContext {
@@ -12,6 +20,17 @@ export function callerContext(principal: Principal, res: ServerResponse): Caller
   });
   return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal };
 }
+
+/**
+ * The caller of an LLM route (its principal, request id and the signal of its connection), for a handler that also
+ * takes `@Res()`. Only on authenticated routes: the auth guard has set the principal.
+ */
+export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContext): CallerContext => {
+  const http = ctx.switchToHttp();
+  const principal = http.getRequest<IncomingMessage & { principal?: Principal }>().principal;
+  if (!principal) throw new Error('@Caller() used on a route without authentication');
+  return callerContext(principal, http.getResponse<ServerResponse>());
+});
 
 /**
  * Tells the client what the router did: which provider and upstream model answered, after how many attempts, and —

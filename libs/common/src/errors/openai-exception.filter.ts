@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toOpenAiErrorBody } from './openai-error-body';
 import { toGatewayError } from './to-gateway-error';
 import { GatewayError } from './gateway.error';
+import { DRAIN_UNREAD_BODY_BYTES, releaseUnreadBody } from '../http/unread-body';
 
 /** Applies a GatewayError's status and headers (Retry-After in whole seconds, rounded up) to a response. */
 function writeErrorHeaders(res: ServerResponse, error: GatewayError): void {
@@ -29,6 +30,7 @@ export function sendOpenAiError(req: IncomingMessage, res: ServerResponse, excep
     if (!res.writableEnded) res.end(`data: ${JSON.stringify(toOpenAiErrorBody(error))}\n\n`);
     return;
   }
+  releaseUnreadBody(req, res, DRAIN_UNREAD_BODY_BYTES);
   writeErrorHeaders(res, error);
   writeJson(res, error.status, toOpenAiErrorBody(error));
 }

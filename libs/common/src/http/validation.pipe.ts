@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code';
 import { GatewayError } from '../errors/gateway.error';
 
@@ -20,9 +20,26 @@ function firstViolation(errors: ValidationError[], prefix = ''): { param: string
   return null;
 }
 
-/** Validation failures become one 400 naming the first bad field, in OpenAI's style. */
+/**
+ * The app's one validation pipe: a body validated against a DTO class must be a JSON object when there is one (an
+ * array or a string is a 400 saying so, not a list of missing fields), and failures become one 400 naming the first bad
+ * field, in OpenAI's style.
+ */
+class GatewayValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && value !== undefined && this.toValidate(metadata) && !isJsonObject(value)) {
+      throw new GatewayError(ErrorCode.BAD_REQUEST, 'The request body must be a JSON object.');
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+function isJsonObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new GatewayValidationPipe({
     transform: true,
     whitelist: false,
     forbidUnknownValues: false,
