@@ -272,7 +272,7 @@ ${models}
         }
         expect(await requestsSeen(urls.primary)).toBe(1);
         expect(breakerOf(r, 'primary')).toMatchObject({ state: 'closed', failures: 0 });
-        const status = r.router.deploymentStatus().find((d) => d.provider === 'primary');
+        const status = r.status.deploymentStatus().find((d) => d.provider === 'primary');
         expect(status?.credentialsRejected?.message).toContain("rejected the gateway's credentials");
         const warnings = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('rejected the credentials'));
         expect(warnings).toHaveLength(1);

@@ -15,7 +15,6 @@ import { XRouterMetrics } from '@xrouter/metrics';
 import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
 import { retryDelay } from './backoff';
 import { BreakerRegistry } from './breaker.registry';
-import type { BreakerState } from './circuit-breaker';
 import { AccountRotation, orderCandidates } from './candidate-order';
 import { CredentialRejections } from './credential-rejections';
 import { attemptBounds, createDeadline, Deadline } from './deadline';
@@ -29,21 +28,6 @@ export interface RouteOptions {
   requestId: string;
   /** Aborts when the client disconnects. */
   clientSignal?: AbortSignal;
-}
-
-/** One deployment target as /admin/providers shows it. */
-export interface DeploymentStatus {
-  key: string;
-  provider: string;
-  type: string;
-  account: string;
-  model: string;
-  emulated: boolean;
-  breaker: { state: BreakerState; failures: number; openedAt: string | null };
-  /** Set while the upstream refuses this account's credentials (401/403). */
-  credentialsRejected: { since: string; message: string } | null;
-  /** EWMA of recent latencies (time to first token for streams), null before the first answer. */
-  latencyMs: number | null;
 }
 
 /** What the router did for one request: shown to the client in headers and recorded in usage. */
@@ -68,32 +52,20 @@ type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
 export class RoutingService implements OnModuleInit {
   private readonly rotation = new AccountRotation();
   private readonly turns = new Map<string, number>();
-  private readonly latency = new LatencyTracker();
-  private readonly credentials: CredentialRejections;
 
   constructor(
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly providers: ProviderRegistry,
     private readonly accountLimiter: AccountRateLimiter,
     private readonly breakers: BreakerRegistry,
+    private readonly latency: LatencyTracker,
+    private readonly credentials: CredentialRejections,
     private readonly metrics: XRouterMetrics,
-  ) {
-    this.credentials = new CredentialRejections((target, rejected) =>
-      metrics.credentialsRejected.set({ provider: target.provider.id, account: target.account.id }, rejected ? 1 : 0),
-    );
-  }
+  ) {}
 
   /** Every configured deployment gets its breaker (and gauge series) from the start, not on first use. */
   onModuleInit(): void {
     for (const target of this.catalog.deployments()) this.breakers.get(target);
-  }
-
-  /** Configured models none of whose deployments can take a request now (every breaker open). */
-  unroutableModels(): string[] {
-    return this.catalog
-      .models()
-      .filter((model) => !model.deployments.some((target) => this.breakers.get(target).isAvailable()))
-      .map((model) => model.name);
   }
 
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
@@ -104,32 +76,6 @@ export class RoutingService implements OnModuleInit {
       });
     }
     return model;
-  }
-
-  /** Every deployment target the catalog offers, with its breaker and the latency the router measured. */
-  deploymentStatus(): DeploymentStatus[] {
-    const groupKeys = new Map<string, string>();
-    for (const model of this.catalog.models())
-      for (const g of model.groups) for (const t of g.targets) groupKeys.set(t.key, g.key);
-    return this.catalog.deployments().map((target) => {
-      const breaker = this.breakers.get(target).snapshot();
-      const latency = this.latency.get(groupKeys.get(target.key) ?? target.key);
-      return {
-        key: target.key,
-        provider: target.provider.id,
-        type: target.provider.type,
-        account: target.account.id,
-        model: target.upstreamModel,
-        emulated: target.provider.emulated === true,
-        breaker: {
-          state: breaker.state,
-          failures: breaker.failures,
-          openedAt: breaker.openedAt ? new Date(breaker.openedAt).toISOString() : null,
-        },
-        latencyMs: latency === undefined ? null : Math.round(latency),
-        credentialsRejected: this.credentials.state(target),
-      };
-    });
   }
 
   chat(request: ChatCompletionRequest, options: RouteOptions): Promise<RouteOutcome<ChatCompletion>> {
