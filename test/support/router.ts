@@ -14,7 +14,6 @@ import { LocalLimits, type Store } from '@xrouter/store';
 
 export interface TestRouter {
   router: RoutingService;
-  breakers: BreakerRegistry;
   /** What /admin/providers shows of this router's deployments. */
   status: DeploymentStatusService;
   metrics: XRouterMetrics;
@@ -45,7 +44,6 @@ export async function buildRouter(
   );
   return {
     router,
-    breakers,
     status: new DeploymentStatusService(catalog, breakers, latency, credentials),
     metrics,
     close: async () => {
