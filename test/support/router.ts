@@ -1,13 +1,21 @@
 import type { RoutingConfig } from '@xrouter/config';
 import { AccountRateLimiter, OpenAiCompatibleProvider, ProviderRegistry, UpstreamHttpClient } from '@xrouter/providers';
 import { XRouterMetrics } from '@xrouter/metrics';
-import { BreakerRegistry, ModelCatalog, RoutingService } from '@xrouter/routing';
+import {
+  BreakerRegistry,
+  CredentialRejections,
+  DeploymentStatusService,
+  LatencyTracker,
+  ModelCatalog,
+  RoutingService,
+} from '@xrouter/routing';
 import { Registry } from 'prom-client';
 import { LocalLimits, type Store } from '@xrouter/store';
 
 export interface TestRouter {
   router: RoutingService;
-  breakers: BreakerRegistry;
+  /** What /admin/providers shows of this router's deployments. */
+  status: DeploymentStatusService;
   metrics: XRouterMetrics;
   close(): Promise<void>;
 }
@@ -23,16 +31,20 @@ export async function buildRouter(
   const catalog = new ModelCatalog(config);
   const breakers = new BreakerRegistry(config, store, metrics, catalog);
   await breakers.onModuleInit();
+  const latency = new LatencyTracker();
+  const credentials = new CredentialRejections(metrics);
   const router = new RoutingService(
     catalog,
     registry,
     new AccountRateLimiter(store, new LocalLimits()),
     breakers,
+    latency,
+    credentials,
     metrics,
   );
   return {
     router,
-    breakers,
+    status: new DeploymentStatusService(catalog, breakers, latency, credentials),
     metrics,
     close: async () => {
       await breakers.onModuleDestroy();

@@ -1,4 +1,5 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { XRouterMetrics } from '@xrouter/metrics';
 import type { DeploymentTarget } from '@xrouter/providers';
 
 /** How long an account whose credentials were rejected is left alone before one request tries it again. */
@@ -15,16 +16,22 @@ interface Rejection {
  * Accounts whose credentials the upstream refused (401/403). Not a breaker matter — the deployment is fine, the
  * gateway's key is not — so such an account is skipped (the next account or deployment serves), one WARN says which
  * account and which variable holds its credential, and every {@link CREDENTIALS_RETRY_MS} one request tries it again
- * (new credentials, a refreshed token): the first success clears it.
+ * (new credentials, a refreshed token): the first success clears it. One per process: the router writes it,
+ * /admin/providers reads it, `xrouter_credentials_rejected` mirrors it.
  */
+@Injectable()
 export class CredentialRejections {
   private readonly logger = new Logger('Credentials');
   private readonly rejected = new Map<string, Rejection>();
 
-  constructor(
-    private readonly onChange: (target: DeploymentTarget, rejected: boolean) => void = () => undefined,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly metrics: XRouterMetrics) {}
+
+  private onChange(target: DeploymentTarget, rejected: boolean): void {
+    this.metrics.credentialsRejected.set(
+      { provider: target.provider.id, account: target.account.id },
+      rejected ? 1 : 0,
+    );
+  }
 
   private key(target: DeploymentTarget): string {
     return `${target.provider.id}/${target.account.id}`;
@@ -34,8 +41,8 @@ export class CredentialRejections {
   skip(target: DeploymentTarget): boolean {
     const rejection = this.rejected.get(this.key(target));
     if (!rejection) return false;
-    if (this.now() < rejection.nextTryAt) return true;
-    rejection.nextTryAt = this.now() + CREDENTIALS_RETRY_MS;
+    if (Date.now() < rejection.nextTryAt) return true;
+    rejection.nextTryAt = Date.now() + CREDENTIALS_RETRY_MS;
     return false;
   }
 
@@ -43,10 +50,10 @@ export class CredentialRejections {
     const key = this.key(target);
     const known = this.rejected.get(key);
     if (known) {
-      known.nextTryAt = this.now() + CREDENTIALS_RETRY_MS;
+      known.nextTryAt = Date.now() + CREDENTIALS_RETRY_MS;
       return;
     }
-    this.rejected.set(key, { since: this.now(), nextTryAt: this.now() + CREDENTIALS_RETRY_MS, message });
+    this.rejected.set(key, { since: Date.now(), nextTryAt: Date.now() + CREDENTIALS_RETRY_MS, message });
     const variables = target.account.credential_vars?.length ? target.account.credential_vars.join(', ') : null;
     this.logger.warn(
       `${target.provider.id} rejected the credentials of account '${target.account.id}'` +

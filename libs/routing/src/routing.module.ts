@@ -2,6 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
 import { ProviderRegistry, ProvidersModule, UpstreamHttpClient } from '@xrouter/providers';
 import { BreakerRegistry } from './breaker.registry';
+import { CredentialRejections } from './credential-rejections';
+import { DeploymentStatusService } from './deployment-status.service';
+import { LatencyTracker } from './latency-tracker';
 import { ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 import { RoutingService } from './routing.service';
@@ -25,9 +28,12 @@ export class RoutingModule {
           inject: [UpstreamHttpClient, ProviderRegistry],
         },
         BreakerRegistry,
+        LatencyTracker,
+        CredentialRejections,
         RoutingService,
+        DeploymentStatusService,
       ],
-      exports: [RoutingService, BreakerRegistry, MODEL_CATALOG, ROUTING_CONFIG],
+      exports: [RoutingService, DeploymentStatusService, BreakerRegistry, MODEL_CATALOG, ROUTING_CONFIG],
     };
   }
 }

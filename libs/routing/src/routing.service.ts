@@ -13,12 +13,19 @@ import {
 } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
-import { retryDelay } from './backoff';
+import {
+  afterAttempt,
+  INITIAL_ATTEMPT_STATE,
+  nextPass,
+  planNext,
+  type AttemptResult,
+  type RequestPlan,
+  type Stop,
+} from './attempt-plan';
 import { BreakerRegistry } from './breaker.registry';
-import type { BreakerState } from './circuit-breaker';
 import { AccountRotation, orderCandidates } from './candidate-order';
 import { CredentialRejections } from './credential-rejections';
-import { attemptBounds, createDeadline, Deadline } from './deadline';
+import { createDeadline, type AttemptBounds, type Deadline } from './deadline';
 import { classifyFailure, triesOn } from './failure-class';
 import { LatencyTracker } from './latency-tracker';
 import { CatalogModel, ModelCatalog, type CatalogTarget } from './model-catalog';
@@ -29,21 +36,6 @@ export interface RouteOptions {
   requestId: string;
   /** Aborts when the client disconnects. */
   clientSignal?: AbortSignal;
-}
-
-/** One deployment target as /admin/providers shows it. */
-export interface DeploymentStatus {
-  key: string;
-  provider: string;
-  type: string;
-  account: string;
-  model: string;
-  emulated: boolean;
-  breaker: { state: BreakerState; failures: number; openedAt: string | null };
-  /** Set while the upstream refuses this account's credentials (401/403). */
-  credentialsRejected: { since: string; message: string } | null;
-  /** EWMA of recent latencies (time to first token for streams), null before the first answer. */
-  latencyMs: number | null;
 }
 
 /** What the router did for one request: shown to the client in headers and recorded in usage. */
@@ -57,43 +49,42 @@ export interface RouteOutcome<T> {
 
 type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
 
+/** What every attempt of one request shares. */
+interface AttemptRequest<T> {
+  requestedModel: string;
+  completionId: string;
+  options: RouteOptions;
+  streaming: boolean;
+  giveUpAt: number;
+  call: Call<T>;
+}
+
 /**
  * The orchestrator: picks the order of deployments (strategy, breakers, latencies — pure functions), then tries
- * them. A retryable failure moves to the next deployment at once; once every deployment had its turn, the next pass
- * waits a jittered backoff, never sooner than a deployment's Retry-After, and never past the request's deadline.
- * Attempts are capped by the model's `retry.max_attempts`. Each attempt runs under an AbortSignal deadline (the
- * remaining total for plain calls; first-token, then the remaining total, for streams).
+ * them as the pure pass plan ({@link planNext}) says: a retryable failure moves to the next deployment at once; once
+ * every deployment had its turn, the next pass waits a jittered backoff, never sooner than a deployment's
+ * Retry-After, and never past the request's deadline. Attempts are capped by the model's `retry.max_attempts`. Each
+ * attempt runs under an AbortSignal deadline (the remaining total for plain calls; first-token, then the remaining
+ * total, for streams).
  */
 @Injectable()
 export class RoutingService implements OnModuleInit {
   private readonly rotation = new AccountRotation();
   private readonly turns = new Map<string, number>();
-  private readonly latency = new LatencyTracker();
-  private readonly credentials: CredentialRejections;
 
   constructor(
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly providers: ProviderRegistry,
     private readonly accountLimiter: AccountRateLimiter,
     private readonly breakers: BreakerRegistry,
+    private readonly latency: LatencyTracker,
+    private readonly credentials: CredentialRejections,
     private readonly metrics: XRouterMetrics,
-  ) {
-    this.credentials = new CredentialRejections((target, rejected) =>
-      metrics.credentialsRejected.set({ provider: target.provider.id, account: target.account.id }, rejected ? 1 : 0),
-    );
-  }
+  ) {}
 
   /** Every configured deployment gets its breaker (and gauge series) from the start, not on first use. */
   onModuleInit(): void {
     for (const target of this.catalog.deployments()) this.breakers.get(target);
-  }
-
-  /** Configured models none of whose deployments can take a request now (every breaker open). */
-  unroutableModels(): string[] {
-    return this.catalog
-      .models()
-      .filter((model) => !model.deployments.some((target) => this.breakers.get(target).isAvailable()))
-      .map((model) => model.name);
   }
 
   resolve(name: string, kind: 'chat' | 'embeddings'): CatalogModel {
@@ -104,32 +95,6 @@ export class RoutingService implements OnModuleInit {
       });
     }
     return model;
-  }
-
-  /** Every deployment target the catalog offers, with its breaker and the latency the router measured. */
-  deploymentStatus(): DeploymentStatus[] {
-    const groupKeys = new Map<string, string>();
-    for (const model of this.catalog.models())
-      for (const g of model.groups) for (const t of g.targets) groupKeys.set(t.key, g.key);
-    return this.catalog.deployments().map((target) => {
-      const breaker = this.breakers.get(target).snapshot();
-      const latency = this.latency.get(groupKeys.get(target.key) ?? target.key);
-      return {
-        key: target.key,
-        provider: target.provider.id,
-        type: target.provider.type,
-        account: target.account.id,
-        model: target.upstreamModel,
-        emulated: target.provider.emulated === true,
-        breaker: {
-          state: breaker.state,
-          failures: breaker.failures,
-          openedAt: breaker.openedAt ? new Date(breaker.openedAt).toISOString() : null,
-        },
-        latencyMs: latency === undefined ? null : Math.round(latency),
-        credentialsRejected: this.credentials.state(target),
-      };
-    });
   }
 
   chat(request: ChatCompletionRequest, options: RouteOptions): Promise<RouteOutcome<ChatCompletion>> {
@@ -183,120 +148,128 @@ export class RoutingService implements OnModuleInit {
     streaming: boolean,
     call: Call<T>,
   ): Promise<RouteOutcome<T>> {
-    const completionId = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
-    const budget = Math.max(1, model.retry.max_attempts);
-    const giveUpAt = Date.now() + model.timeouts.total_ms;
-    const candidates = this.candidates(model);
-    if (candidates.length === 0) throw this.noDeploymentAvailable(model);
-    const breakers = model.direct ? null : this.breakers;
-    const notBefore = new Map<string, number>();
-    /** Deployments this request already charged a failure to: one request charges a breaker once. */
-    const charged = new Set<string>();
-    /** Accounts whose credentials were refused during this request: not tried again by it. */
-    const refused = new Set<string>();
-    let lastError: GatewayError | undefined;
-    let attempts = 0;
-    let soonestAccountRetryMs: number | undefined;
+    const plan: RequestPlan<CatalogTarget> = {
+      candidates: this.candidates(model),
+      budget: Math.max(1, model.retry.max_attempts),
+      giveUpAt: Date.now() + model.timeouts.total_ms,
+      timeouts: model.timeouts,
+      retry: model.retry,
+    };
+    const request: AttemptRequest<T> = {
+      requestedModel,
+      completionId: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
+      options,
+      streaming,
+      giveUpAt: plan.giveUpAt,
+      call,
+    };
+    let state = INITIAL_ATTEMPT_STATE;
+    for (;;) {
+      const next = planNext(plan, state, Date.now(), options.clientSignal?.aborted);
+      if (next.kind === 'stop') {
+        this.observeRequest(model, false, state.attempts);
+        throw this.stopError(model, next);
+      }
+      if (next.kind === 'wait') {
+        if (next.ms > 0) await sleep(next.ms, undefined, { signal: options.clientSignal }).catch(() => undefined);
+        state = nextPass(state);
+        continue;
+      }
+      const result = await this.attempt(model, next.target, next.bounds, state.charged.has(next.target.key), request);
+      state = afterAttempt(state, next, result, Date.now());
+      if (result.kind === 'answered') {
+        this.observeRequest(model, next.target !== plan.candidates[0], state.attempts);
+        return { value: result.value, model, target: next.target, attempts: state.attempts };
+      }
+      if (result.kind === 'closed') throw clientClosed();
+      if (result.kind === 'failed' && !triesOn(result.failure)) {
+        this.observeRequest(model, false, state.attempts);
+        throw result.error;
+      }
+    }
+  }
 
-    for (let pass = 0; attempts < budget; pass++) {
-      if (pass > 0) {
-        const waitFor = this.nextPassDelay(pass, model, candidates, notBefore);
-        if (waitFor === null || Date.now() + waitFor >= giveUpAt) break;
-        if (waitFor > 0) await sleep(waitFor, undefined, { signal: options.clientSignal }).catch(() => undefined);
-        if (options.clientSignal?.aborted) break;
-      }
-      let triedThisPass = false;
-      for (const target of candidates) {
-        if (attempts >= budget) break;
-        if ((notBefore.get(target.key) ?? 0) > Date.now() || refused.has(target.key)) continue;
-        // A fallback starts only with time for its answer to begin; otherwise the deadline would fail it unfairly.
-        const remaining = giveUpAt - Date.now();
-        if (
-          attempts > 0 &&
-          remaining < Math.min(model.timeouts.first_token_ms, model.timeouts.attempt_ms ?? Infinity)
-        ) {
-          break;
-        }
-        if (this.credentials.skip(target)) continue;
-        if (breakers && !(await breakers.tryAcquire(target))) continue;
-        const permit = await this.accountLimiter.acquire(target);
-        if (!permit.allowed) {
-          breakers?.onAbandoned(target);
-          soonestAccountRetryMs = Math.min(soonestAccountRetryMs ?? Infinity, permit.retryAfterMs);
-          continue;
-        }
-        attempts++;
-        triedThisPass = true;
-        const bounds = attemptBounds(model.timeouts, remaining);
-        const started = Date.now();
-        const deadline = createDeadline(bounds.first.ms, bounds.first.what, options.clientSignal);
-        // Once the answer has begun (headers, or a stream's first chunk) the attempt's whole bound applies.
-        const begun = () => deadline.reset(bounds.whole.ms - (Date.now() - started), bounds.whole.what);
-        const ctx: CallContext = {
-          target,
-          signal: deadline.signal,
-          requestId: options.requestId,
-          publicModel: requestedModel,
-          completionId,
-          onResponseStart: streaming ? undefined : begun,
-        };
-        try {
-          const value = await call(ctx, deadline);
-          if (streaming) deadline.reset(Math.max(1, giveUpAt - Date.now()), 'total');
-          else deadline.clear();
-          const elapsed = Date.now() - started;
-          breakers?.onSuccess(target);
-          this.credentials.accept(target);
-          if (!model.direct) this.latency.record(this.groupKeyOf(model, target), elapsed);
-          this.observeAttempt(model, target, 'ok', elapsed, streaming);
-          this.observeRequest(model, target !== candidates[0], attempts);
-          return { value, model, target, attempts };
-        } catch (error) {
-          deadline.clear();
-          const elapsed = Date.now() - started;
-          if (options.clientSignal?.aborted) {
-            breakers?.onAbandoned(target);
-            this.observeAttempt(model, target, ErrorCode.CLIENT_CLOSED, elapsed, false);
-            throw clientClosed();
-          }
-          lastError =
-            error instanceof GatewayError
-              ? error
-              : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: error });
-          this.observeAttempt(model, target, lastError.code, elapsed, false);
-          const failure = classifyFailure(lastError, deadline.expiredBy);
-          if (failure === 'deployment' && breakers && !charged.has(target.key)) {
-            charged.add(target.key);
-            await breakers.onFailure(target);
-          } else {
-            breakers?.onAbandoned(target);
-          }
-          if (failure === 'credentials') {
-            refused.add(target.key);
-            this.credentials.reject(target, lastError.message);
-          }
-          if (lastError.code === ErrorCode.TIMEOUT && failure === 'deployment' && !model.direct) {
-            this.latency.record(this.groupKeyOf(model, target), elapsed);
-          }
-          if (!triesOn(failure)) {
-            this.observeRequest(model, false, attempts);
-            throw lastError;
-          }
-          if (lastError.retryAfterMs !== undefined) notBefore.set(target.key, Date.now() + lastError.retryAfterMs);
-        }
-      }
-      // Nothing could be tried (breakers open, accounts exhausted) and nobody asked us to wait: stop, don't spin.
-      const waiting = candidates.some((t) => (notBefore.get(t.key) ?? 0) > Date.now());
-      if (!triedThisPass && !waiting) break;
+  /**
+   * One attempt on one deployment: its credentials, breaker and account limit first, then the call under its
+   * deadline, then the bookkeeping of how it went (breaker, credentials, latency, metrics). `charged`: this request
+   * already charged this deployment's breaker.
+   */
+  private async attempt<T>(
+    model: CatalogModel,
+    target: CatalogTarget,
+    bounds: AttemptBounds,
+    charged: boolean,
+    request: AttemptRequest<T>,
+  ): Promise<AttemptResult<T>> {
+    const breakers = model.direct ? null : this.breakers;
+    if (this.credentials.skip(target)) return { kind: 'skipped' };
+    if (breakers && !(await breakers.tryAcquire(target))) return { kind: 'skipped' };
+    const permit = await this.accountLimiter.acquire(target);
+    if (!permit.allowed) {
+      breakers?.onAbandoned(target);
+      return { kind: 'limited', retryAfterMs: permit.retryAfterMs };
     }
-    this.observeRequest(model, false, attempts);
-    if (lastError) throw lastError;
-    if (soonestAccountRetryMs !== undefined) {
-      throw new GatewayError(ErrorCode.RATE_LIMITED, `Every account serving '${model.name}' is at its request limit`, {
-        retryAfterMs: soonestAccountRetryMs,
-      });
+    const { options, streaming } = request;
+    const started = Date.now();
+    const deadline = createDeadline(bounds.first.ms, bounds.first.what, options.clientSignal);
+    // Once the answer has begun (headers, or a stream's first chunk) the attempt's whole bound applies.
+    const begun = () => deadline.reset(bounds.whole.ms - (Date.now() - started), bounds.whole.what);
+    const ctx: CallContext = {
+      target,
+      signal: deadline.signal,
+      requestId: options.requestId,
+      publicModel: request.requestedModel,
+      completionId: request.completionId,
+      onResponseStart: streaming ? undefined : begun,
+    };
+    try {
+      const value = await request.call(ctx, deadline);
+      if (streaming) deadline.reset(Math.max(1, request.giveUpAt - Date.now()), 'total');
+      else deadline.clear();
+      const elapsed = Date.now() - started;
+      breakers?.onSuccess(target);
+      this.credentials.accept(target);
+      if (!model.direct) this.latency.record(this.groupKeyOf(model, target), elapsed);
+      this.observeAttempt(model, target, 'ok', elapsed, streaming);
+      return { kind: 'answered', value };
+    } catch (caught) {
+      deadline.clear();
+      const elapsed = Date.now() - started;
+      if (options.clientSignal?.aborted) {
+        breakers?.onAbandoned(target);
+        this.observeAttempt(model, target, ErrorCode.CLIENT_CLOSED, elapsed, false);
+        return { kind: 'closed' };
+      }
+      const error =
+        caught instanceof GatewayError
+          ? caught
+          : new GatewayError(ErrorCode.INTERNAL, 'Provider call failed', { cause: caught });
+      this.observeAttempt(model, target, error.code, elapsed, false);
+      const failure = classifyFailure(error, deadline.expiredBy);
+      const charge = failure === 'deployment' && breakers !== null && !charged;
+      if (charge) await breakers.onFailure(target);
+      else breakers?.onAbandoned(target);
+      if (failure === 'credentials') this.credentials.reject(target, error.message);
+      if (error.code === ErrorCode.TIMEOUT && failure === 'deployment' && !model.direct) {
+        this.latency.record(this.groupKeyOf(model, target), elapsed);
+      }
+      return { kind: 'failed', error, failure, charged: charge };
     }
-    throw this.noDeploymentAvailable(model);
+  }
+
+  private stopError(model: CatalogModel, stop: Stop): GatewayError {
+    switch (stop.because) {
+      case 'failed':
+        return stop.error;
+      case 'accounts-at-limit':
+        return new GatewayError(
+          ErrorCode.RATE_LIMITED,
+          `Every account serving '${model.name}' is at its request limit`,
+          { retryAfterMs: stop.retryAfterMs },
+        );
+      case 'no-deployment':
+        return this.noDeploymentAvailable(model);
+    }
   }
 
   /** Every deployment is cut off by its breaker: come back when the first of them lets a probe through. */
@@ -332,18 +305,6 @@ export class RoutingService implements OnModuleInit {
     const label = { model: this.modelLabel(model) };
     if (attempts > 1) this.metrics.retries.inc(label, attempts - 1);
     if (fellBack) this.metrics.fallbacks.inc(label);
-  }
-
-  /** Before another pass over the deployments: backoff, but at least until the soonest Retry-After has passed. */
-  private nextPassDelay(
-    pass: number,
-    model: CatalogModel,
-    candidates: DeploymentTarget[],
-    notBefore: Map<string, number>,
-  ): number | null {
-    const now = Date.now();
-    const soonest = Math.min(...candidates.map((t) => Math.max(0, (notBefore.get(t.key) ?? 0) - now)));
-    return retryDelay(pass, model.retry, soonest > 0 ? soonest : undefined);
   }
 
   /** The stream after its first chunk: the deadline is cleared and the breaker told when it ends, however it ends. */

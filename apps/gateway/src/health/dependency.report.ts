@@ -7,7 +7,7 @@ import {
   StoreHealthIndicator,
 } from '@xrouter/health';
 import { XRouterMetrics } from '@xrouter/metrics';
-import { RoutingService } from '@xrouter/routing';
+import { DeploymentStatusService } from '@xrouter/routing';
 
 /** How often the shared dependencies are checked for the `xrouter_dependency_up` gauge, probes or not. */
 const WATCH_INTERVAL_MS = 15_000;
@@ -31,7 +31,7 @@ export class DependencyReport implements OnApplicationBootstrap, OnModuleDestroy
     private readonly eventLoop: EventLoopHealthIndicator,
     private readonly database: DatabaseHealthIndicator,
     private readonly store: StoreHealthIndicator,
-    private readonly routing: RoutingService,
+    private readonly deployments: DeploymentStatusService,
     private readonly metrics: XRouterMetrics,
   ) {}
 
@@ -47,7 +47,7 @@ export class DependencyReport implements OnApplicationBootstrap, OnModuleDestroy
 
   async report(): Promise<HealthDetails> {
     const own = [this.lifecycle.check(), this.eventLoop.check()];
-    const unroutable = this.routing.unroutableModels();
+    const unroutable = this.deployments.unroutableModels();
     const shared = [...(await this.shared()), { providers: { status: unroutable.length ? 'down' : 'up', unroutable } }];
     const details = Object.assign({}, ...own, ...shared) as HealthDetails['details'];
     const isDown = (result: HealthIndicatorResult) => Object.values(result).some((r) => r.status === 'down');
