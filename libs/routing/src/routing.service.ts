@@ -168,7 +168,8 @@ export class RoutingService implements OnModuleInit {
       const next = planNext(plan, state, Date.now(), options.clientSignal?.aborted);
       if (next.kind === 'stop') {
         this.observeRequest(model, false, state.attempts);
-        throw this.stopError(model, next);
+        // A client that went away during a backoff wait stops the request as one that went away during a call.
+        throw options.clientSignal?.aborted ? clientClosed() : this.stopError(model, next);
       }
       if (next.kind === 'wait') {
         if (next.ms > 0) await sleep(next.ms, undefined, { signal: options.clientSignal }).catch(() => undefined);
