@@ -22,8 +22,7 @@ export function meetsRequirements(principal: Principal, requirements: AuthRequir
 
 /**
  * The principal behind an `Authorization: Bearer` header, if it meets the requirements; otherwise a 401 (missing,
- * unknown, revoked or expired credential) or 403 GatewayError. The guard and the OpenAI routes served ahead of Nest
- * both authenticate with it.
+ * unknown, revoked or expired credential) or 403 GatewayError: what the guard does for every closed route.
  */
 export async function authenticateBearer(
   credentials: CredentialService,

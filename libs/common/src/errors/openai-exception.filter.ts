@@ -17,8 +17,9 @@ const errorLogger = new Logger('Errors');
 /**
  * Answers anything thrown while handling a request in OpenAI's envelope, with the status its code maps to; server
  * failures are logged with the request id. On a response whose stream already started, the only honest ending is
- * an error event, never a silent stop. The one way errors reach clients: the Nest filter and the OpenAI routes
- * served ahead of Nest both end here.
+ * an error event, never a silent stop. The one way errors reach clients: the Nest filter and the fast dispatcher
+ * both end here. A body left unread is released first (`releaseUnreadBody`): a small rest is drained, a large one
+ * closes the connection.
  */
 export function sendOpenAiError(req: IncomingMessage, res: ServerResponse, exception: unknown): void {
   const error = toGatewayError(exception);
