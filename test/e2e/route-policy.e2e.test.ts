@@ -238,6 +238,24 @@ describe('route policy: who may call each route', () => {
     }
   });
 
+  it.each(['/v1/chat/completions', '/admin/users'])(
+    'should refuse a body in neither JSON nor a form on %s with a 415, after the credential is checked',
+    async (path) => {
+      for (const { url, userKey } of doors) {
+        const post = (key: string) =>
+          fetch(`${url}${path}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+            body: '{"model":"GigaChat-2"}',
+          });
+        expect((await post('xr-not-a-key')).status).toBe(401);
+        const refused = await post(path.startsWith('/admin') ? ADMIN_KEY : userKey);
+        expect(refused.status).toBe(415);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+      }
+    },
+  );
+
   it('should answer the LLM routes the same through the fast dispatcher and through Nest', async () => {
     type Case = [path: string, key: 'none' | 'user' | 'noScope', body: unknown];
     const chat = { model: 'GigaChat-2', messages: [{ role: 'user', content: 'hi' }] };

@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import { IS_PUBLIC } from '@xrouter/auth';
 import { ErrorCode, GatewayError, releaseUnreadBody } from '@xrouter/common';
 import { appConfig } from './app.config';
 
@@ -124,13 +126,17 @@ function hasBody(req: IncomingMessage): boolean {
  * Reads a JSON body into `req.body`, as the LAST global guard (`gateway.module.ts`): not a permission check but the
  * final step of admission, so no body is read — and no 10 MB parsed — for a caller the guards before it refused
  * (Nest runs guards before pipes and handlers, and both doors run the global guards in order: `front-door/`). A body
- * some other reader took (the OAuth form) is left alone; one in a type that is neither JSON nor a form is a 415.
+ * some other reader took (the OAuth form) is left alone; one in a type that is neither JSON nor a form is a 415 on a
+ * closed route, and left to the route on a public one.
  */
 @Injectable()
 export class JsonBodyGuard implements CanActivate {
   private readonly limitBytes: number;
 
-  constructor(@Inject(appConfig.KEY) settings: ConfigType<typeof appConfig>) {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(appConfig.KEY) settings: ConfigType<typeof appConfig>,
+  ) {
     this.limitBytes = bodySizeBytes(settings.maxBodySize);
   }
 
@@ -141,6 +147,8 @@ export class JsonBodyGuard implements CanActivate {
     const type = req.headers['content-type'];
     // `curl -d` says form-urlencoded for what is JSON; a form the route reads has been read by its own reader.
     if (type !== undefined && !isJsonContentType(type) && !FORM.test(type)) {
+      // The public routes (the OAuth pages) answer a body they cannot read in their own way.
+      if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
       throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as application/json.');
     }
     req.body = await readJsonBody(req, http.getResponse<ServerResponse>(), this.limitBytes);
