@@ -9,3 +9,4 @@ export * from './http/validation.pipe';
 export * from './logging/logger.options';
 export * from './logging/pino-nest.logger';
 export * from './openai/openai.types';
+export * from './retry/backoff';
