@@ -1,3 +1,4 @@
+export * from './budget/budget-subject';
 export * from './errors/error-code';
 export * from './errors/gateway.error';
 export * from './errors/openai-error-body';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { permitsModel, type Principal } from '@xrouter/auth';
 import {
+  type BudgetSubject,
   ChatCompletion,
   ChatCompletionChunk,
   clientClosed,
@@ -14,7 +15,7 @@ import {
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogTarget } from '@xrouter/routing';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
-import { BudgetService, costRub, UsageRecorder, type BudgetSubject, type RequestLogEntry } from '@xrouter/usage';
+import { BudgetService, costRub, UsageRecorder, type RequestLogEntry } from '@xrouter/usage';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
 import { estimateTokens, failureOf, promptText, UsageDraft, usageEntry, watchStream } from './request-usage';
