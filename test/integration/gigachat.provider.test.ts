@@ -124,7 +124,7 @@ models:
       account: giga.accounts[0],
       upstreamModel: 'GigaChat-2-Max',
     };
-    http = new UpstreamHttpClient();
+    http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
     store = openStore(randomUUID());
     provider = new GigaChatProvider(http, store);
   });

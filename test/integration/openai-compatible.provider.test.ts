@@ -33,7 +33,7 @@ models:
     );
     const mts = config.providers[0];
     target = { key: 'mts/main/mws-gpt-alpha', provider: mts, account: mts.accounts[0], upstreamModel: 'mws-gpt-alpha' };
-    http = new UpstreamHttpClient();
+    http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
     provider = new OpenAiCompatibleProvider(http);
   });
 

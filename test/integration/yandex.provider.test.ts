@@ -56,7 +56,7 @@ models:
       account: yandex.accounts[0],
       upstreamModel: 'yandexgpt',
     };
-    http = new UpstreamHttpClient();
+    http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
     provider = new YandexProvider(http);
   });
 
@@ -343,7 +343,7 @@ models:
     it('should run at most 8 calls at once and still keep the order of 20 inputs', async () => {
       const slow = createEmulatorServer({ yandexApiKey: KEY, yandexFolderId: FOLDER, latencyMs: 60 });
       const port = await slow.listen(0, '127.0.0.1');
-      const slowHttp = new UpstreamHttpClient();
+      const slowHttp = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
       try {
         const slowTarget: DeploymentTarget = {
           ...embeddingTarget(),
