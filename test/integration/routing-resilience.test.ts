@@ -86,11 +86,7 @@ ${models}
   });
 
   it('should stop sending to an open breaker until the cooldown, then send exactly the probes, then recover', async () => {
-    const {
-      router: r,
-      breakers,
-      metrics,
-    } = await router(
+    const { router: r, metrics } = await router(
       FALLBACK,
       'defaults: { circuit_breaker: { failure_threshold: 3, window_ms: 10000, cooldown_ms: 800, half_open_probes: 1 } }',
     );
@@ -98,7 +94,7 @@ ${models}
     for (let i = 0; i < 3; i++)
       expect((await r.chat(ask(), { requestId: `f${i}` })).target.provider.id).toBe('secondary');
     expect(await requestsSeen(urls.primary)).toBe(3);
-    expect(breakers.snapshots().find((b) => b.key.startsWith('primary/'))?.state).toBe('open');
+    expect(r.deploymentStatus().find((d) => d.provider === 'primary')?.breaker.state).toBe('open');
     const gauge = await metrics.breakerState.get();
     expect(gauge.values.find((v) => v.labels.deployment === 'primary/a/mws-gpt-alpha')?.value).toBe(2);
     expect((await metrics.fallbacks.get()).values[0]?.value).toBe(3);
@@ -220,7 +216,7 @@ ${models}
 
   describe('failure classes and time budgets', () => {
     const breakerOf = (r: TestRouter, provider: string) =>
-      r.breakers.snapshots().find((b) => b.key.startsWith(`${provider}/`));
+      r.router.deploymentStatus().find((d) => d.provider === provider)?.breaker;
 
     it('should answer plain and streamed calls from the fallback within first_token_ms of a hanging primary, 20 times, never charging the fallback', async () => {
       const r = await router(`${FALLBACK}\n    timeouts: { first_token_ms: 400, total_ms: 10000 }`);
@@ -257,7 +253,9 @@ ${models}
       expect(statuses.filter((s) => s === 200)).toHaveLength(1_800);
       expect(statuses.filter((s) => s !== 200).every((s) => s === 400)).toBe(true);
       expect(await requestsSeen(urls.secondary)).toBe(0); // a client's bad input is not retried elsewhere
-      expect(r.breakers.snapshots().every((b) => b.state === 'closed' && b.failures === 0)).toBe(true);
+      expect(r.router.deploymentStatus().every((d) => d.breaker.state === 'closed' && d.breaker.failures === 0)).toBe(
+        true,
+      );
     });
 
     it('should mark an account whose credentials are rejected, go to the next deployment, and not retry it', async () => {

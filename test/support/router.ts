@@ -7,7 +7,6 @@ import { LocalLimits, type Store } from '@xrouter/store';
 
 export interface TestRouter {
   router: RoutingService;
-  breakers: BreakerRegistry;
   metrics: XRouterMetrics;
   close(): Promise<void>;
 }
@@ -32,7 +31,6 @@ export async function buildRouter(
   );
   return {
     router,
-    breakers,
     metrics,
     close: async () => {
       await breakers.onModuleDestroy();

@@ -3,7 +3,7 @@ import { ROUTING_CONFIG, type CircuitBreakerConfig, type RoutingConfig } from '@
 import type { DeploymentTarget } from '@xrouter/providers';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { STORE, StoreOutageLog, StoreUnavailableError, type Store, type Unsubscribe } from '@xrouter/store';
-import { CircuitBreaker, type BreakerSnapshot, type BreakerState } from './circuit-breaker';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker';
 import type { ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
 
@@ -127,15 +127,6 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.outage.failed(error);
     }
-  }
-
-  /** Every breaker this replica has seen, for /admin/providers and the metrics gauge. */
-  snapshots(): Array<{ key: string } & BreakerSnapshot> {
-    return [...this.breakers.entries()].map(([key, breaker]) => ({ key, ...breaker.snapshot() }));
-  }
-
-  state(target: DeploymentTarget): BreakerState {
-    return this.breakers.get(target.key)?.state ?? 'closed';
   }
 
   private onTransition(key: string, from: BreakerState, to: BreakerState): void {
