@@ -24,7 +24,7 @@ export interface TestRouter {
 export async function buildRouter(
   config: RoutingConfig,
   store: Store,
-  http = new UpstreamHttpClient(),
+  http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 }),
 ): Promise<TestRouter> {
   const registry = new ProviderRegistry([new OpenAiCompatibleProvider(http)]);
   const metrics = new XRouterMetrics(new Registry());

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { BudgetSubject } from '@xrouter/common';
 import { authorityOf, OAUTH_SCOPES, type Restriction, type Role } from './authority';
 import type { CredentialResolver } from './credential-resolver';
-import { monthlyBudget, type BudgetPool, type Principal } from './principal';
+import { monthlyBudget, type Principal } from './principal';
 
 /** How many issuers a chain may have; deeper ones are refused (they cannot be made through the API). */
 export const MAX_CHAIN_DEPTH = 16;
@@ -93,7 +94,7 @@ export class ApiKeyResolver implements CredentialResolver {
     }
     links.push(...chain.map(keyRestriction));
     const authority = authorityOf(key.role, links);
-    const budgets: BudgetPool[] = [];
+    const budgets: BudgetSubject[] = [];
     for (const link of [...chain].reverse()) {
       const limit = monthlyBudget(link.monthly_token_budget, link.monthly_budget_rub);
       if (limit) budgets.push({ scope: 'key', id: link.id, limit });

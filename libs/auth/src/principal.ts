@@ -1,19 +1,7 @@
+import type { BudgetSubject, MonthlyBudget } from '@xrouter/common';
 import type { Authority } from './authority';
 
 export type { Role } from './authority';
-
-/** Tokens and/or RUB (exact decimal string) per calendar month (UTC). */
-export interface MonthlyBudget {
-  tokens: number | null;
-  rub: string | null;
-}
-
-/** One budget a credential spends against: its own key's, an issuing key's (a shared pool), or its user's. */
-export interface BudgetPool {
-  readonly scope: 'key' | 'user';
-  readonly id: string;
-  readonly limit: MonthlyBudget;
-}
 
 /** A key above the caller (it made the caller, or made a key that did): its limits bind the caller's requests too. */
 export interface IssuingKey {
@@ -34,7 +22,7 @@ export interface Principal extends Authority {
    * Every monthly budget this credential's spend counts against: its own key's, each issuing key's (a key made by a
    * key shares its parent's pool) and its user's. Empty = no budget applies.
    */
-  readonly budgets: readonly BudgetPool[];
+  readonly budgets: readonly BudgetSubject[];
   /**
    * The keys above this one, the root first (empty for a root key and for OAuth tokens): a key's request and token
    * limits are one pool for the key and every key it made, like its budget.

@@ -1,3 +1,4 @@
+export * from './budget/budget-subject';
 export * from './errors/error-code';
 export * from './errors/gateway.error';
 export * from './errors/openai-error-body';
@@ -10,3 +11,4 @@ export * from './logging/logger.options';
 export * from './logging/pino-nest.logger';
 export * from './openai/openai.types';
 export * from './http/unread-body';
+export * from './retry/backoff';

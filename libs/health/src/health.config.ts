@@ -10,5 +10,3 @@ class HealthEnv {
 export const healthConfig = defineConfig('health', HealthEnv, (env) => ({
   maxEventLoopLagMs: env.READINESS_MAX_EVENT_LOOP_LAG_MS ?? 5_000,
 }));
-
-export type HealthSettings = ReturnType<typeof healthConfig>;

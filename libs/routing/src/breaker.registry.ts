@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { ROUTING_CONFIG, type CircuitBreakerConfig, type RoutingConfig } from '@xrouter/config';
 import type { DeploymentTarget } from '@xrouter/providers';
 import { XRouterMetrics } from '@xrouter/metrics';
-import { STORE, StoreUnavailableError, type Store, type Unsubscribe } from '@xrouter/store';
+import { STORE, StoreOutageLog, StoreUnavailableError, type Store, type Unsubscribe } from '@xrouter/store';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker';
 import type { ModelCatalog } from './model-catalog';
 import { MODEL_CATALOG } from './routing.constants';
@@ -18,12 +18,13 @@ interface BreakerMessage {
 /**
  * A circuit breaker per deployment target, shared by the replicas: failures also count in the store (a failure
  * path only: successes touch nothing), an opening or closing is announced on the store's channel, and half-open
- * probes are handed out once across replicas. Without the store each replica's breakers still work on their own.
- * Every transition is logged once, by the replica where it happened.
+ * probes are handed out once across replicas. Without the store each replica's breakers still work on their own
+ * (said once per outage in the log). Every transition is logged once, by the replica where it happened.
  */
 @Injectable()
 export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('CircuitBreaker');
+  private readonly outage: StoreOutageLog;
   private readonly breakers = new Map<string, CircuitBreaker>();
   private unsubscribe?: Unsubscribe;
   private applyingRemote = false;
@@ -38,6 +39,12 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
     @Inject(MODEL_CATALOG) catalog: ModelCatalog,
   ) {
     this.settings = new Map(catalog.deployments().map((target) => [target.key, target.breaker]));
+    this.outage = new StoreOutageLog(
+      this.logger,
+      metrics,
+      'circuit_breaker',
+      "each replica's breakers count failures and hand out probes alone",
+    );
   }
 
   async onModuleInit(): Promise<void> {
@@ -88,12 +95,14 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
         half_open_probes,
         cooldown_ms * 2,
       );
+      this.outage.answered();
       if (probe.allowed) return true;
       breaker.onAbandoned();
       return false;
     } catch (error) {
-      if (error instanceof StoreUnavailableError) return true;
-      throw error;
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.outage.failed(error);
+      return true;
     }
   }
 
@@ -112,9 +121,11 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
     const { failure_threshold, window_ms } = breaker.config;
     try {
       const shared = await this.store.increment(`breaker-failures:{${target.key}}`, 1, window_ms);
+      this.outage.answered();
       if (shared.value >= failure_threshold) breaker.openFrom(Date.now());
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
+      this.outage.failed(error);
     }
   }
 
@@ -137,9 +148,13 @@ export class BreakerRegistry implements OnModuleInit, OnModuleDestroy {
   }
 
   private announce(message: BreakerMessage): void {
-    this.store.publish(CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
-      if (!(error instanceof StoreUnavailableError)) this.logger.error(error);
-    });
+    this.store.publish(CHANNEL, JSON.stringify(message)).then(
+      () => this.outage.answered(),
+      (error: unknown) => {
+        if (error instanceof StoreUnavailableError) this.outage.failed(error);
+        else this.logger.error(error);
+      },
+    );
   }
 
   private applyRemote(raw: string): void {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ROUTING_CONFIG, type RoutingConfig } from '@xrouter/config';
-import { ProviderRegistry, ProvidersModule, UpstreamHttpClient } from '@xrouter/providers';
+import { ProviderRegistry, ProvidersModule } from '@xrouter/providers';
 import { BreakerRegistry } from './breaker.registry';
 import { CredentialRejections } from './credential-rejections';
 import { DeploymentStatusService } from './deployment-status.service';
@@ -16,16 +16,13 @@ export class RoutingModule {
     return {
       module: RoutingModule,
       global: true,
-      imports: [ProvidersModule],
+      imports: [ProvidersModule.forRoot({ connectTimeoutMs: config.defaults.timeouts.connect_ms })],
       providers: [
         { provide: ROUTING_CONFIG, useValue: config },
         {
           provide: MODEL_CATALOG,
-          useFactory: (http: UpstreamHttpClient, registry: ProviderRegistry) => {
-            http.setConnectTimeout(config.defaults.timeouts.connect_ms);
-            return new ModelCatalog(config, (type) => registry.has(type));
-          },
-          inject: [UpstreamHttpClient, ProviderRegistry],
+          useFactory: (registry: ProviderRegistry) => new ModelCatalog(config, (type) => registry.has(type)),
+          inject: [ProviderRegistry],
         },
         BreakerRegistry,
         LatencyTracker,

@@ -12,6 +12,7 @@ import type {
   StoreLock,
   Unsubscribe,
 } from './store.interface';
+import { StoreOutageLog } from './store-outage.log';
 import { errorMessage, StoreUnavailableError } from './store-unavailable.error';
 
 /** A single Redis or a Redis Cluster client. */
@@ -230,7 +231,7 @@ export class RedisStore implements Store {
 
   constructor(createClient: RedisClientFactory, options: RedisStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? DEFAULT_STORE_KEY_PREFIX;
-    this.client = this.watch(createClient(), 'Redis');
+    this.client = this.watch(createClient(), 'the Redis connection', 'every store call fails at once');
   }
 
   /** A store on one Redis at `url` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS). */
@@ -397,7 +398,7 @@ export class RedisStore implements Store {
         this.client instanceof Cluster
           ? this.client.duplicate([], { enableOfflineQueue: true })
           : this.client.duplicate({ enableOfflineQueue: true });
-      this.subscriber = this.watch(duplicate, 'Redis pub/sub');
+      this.subscriber = this.watch(duplicate, 'the Redis pub/sub connection', 'replicas miss announcements');
       this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
     }
     return this.subscriber;
@@ -417,22 +418,18 @@ export class RedisStore implements Store {
 
   /**
    * Turns the offline queue off once the first connection attempt settled, and logs connection state changes
-   * (once per outage, not once per reconnect attempt). Never logs the URL.
+   * through a {@link StoreOutageLog} (once per outage, not once per reconnect attempt). Never logs the URL.
    */
-  private watch(client: RedisClient, label: string): RedisClient {
-    let healthy = true;
+  private watch(client: RedisClient, label: string, consequence: string): RedisClient {
+    const outage = new StoreOutageLog(this.logger, null, label, consequence);
     const failFast = (): void => {
       client.options.enableOfflineQueue = false;
     };
     client.once('ready', failFast);
     client.once('close', failFast);
-    client.on('ready', () => {
-      if (!healthy) this.logger.log(`${label} connection restored`);
-      healthy = true;
-    });
+    client.on('ready', () => outage.answered());
     client.on('error', (error: unknown) => {
-      if (healthy && !this.closed) this.logger.warn(`${label} unavailable: ${errorMessage(error)}`);
-      healthy = false;
+      if (!this.closed) outage.failed(new StoreUnavailableError('connect', error));
     });
     return client;
   }

@@ -1,26 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ErrorCode, GatewayError } from '@xrouter/common';
+import { ErrorCode, GatewayError, type BudgetSubject, type MonthlyBudget } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { STORE, StoreOutageLog, StoreUnavailableError, type Store } from '@xrouter/store';
 import { formatNanos } from './pricing';
 import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
-
-/** A monthly budget: tokens and/or RUB (decimal string); null = unlimited on that axis. */
-export interface BudgetLimit {
-  tokens: number | null;
-  rub: string | null;
-}
-
-/**
- * Whose budget: an API key (its own spend and that of every key it made: one pool) or a user (all their keys and
- * tokens).
- */
-export interface BudgetSubject {
-  scope: 'key' | 'user';
-  id: string;
-  limit: BudgetLimit;
-}
 
 export interface BudgetStatus {
   scope: 'key' | 'user';
@@ -56,7 +40,7 @@ const SEED_LOCK_MS = 10_000;
 const MAX_REMEMBERED = 100_000;
 
 /** Whether `spend` has used up `limit` on either axis. */
-function exhausted(limit: BudgetLimit, spend: Spend): boolean {
+function exhausted(limit: MonthlyBudget, spend: Spend): boolean {
   return (
     (limit.tokens !== null && spend.tokens >= limit.tokens) || (limit.rub !== null && spend.nanos >= toNanos(limit.rub))
   );

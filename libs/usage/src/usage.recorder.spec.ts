@@ -1,7 +1,7 @@
 import type { RequestLogEntry, RequestLogRow } from './request-log-entry';
 import type { RequestLogWriter } from './request-log.writer';
 import { USAGE_DEFAULTS, type UsageSettings } from './usage.config';
-import { RETRY_MAX_MS, retryDelayMs, UsageRecorder } from './usage.recorder';
+import { RETRY_MAX_MS, UsageRecorder } from './usage.recorder';
 
 function entry(n: number, overrides: Partial<RequestLogEntry> = {}): RequestLogEntry {
   return {
@@ -285,20 +285,5 @@ describe('UsageRecorder', () => {
     expect(() => recorder.record(bad)).not.toThrow();
     expect(() => recorder.record(null as unknown as RequestLogEntry)).not.toThrow();
     expect(recorder.stats()).toMatchObject({ buffered: 1, dropped: 1 });
-  });
-});
-
-describe('retryDelayMs', () => {
-  it.each([
-    [1, 0, 200],
-    [2, 0, 400],
-    [3, 0, 800],
-    [8, 0, 25_600],
-    [9, 0, 30_000],
-    [1_000, 0, 30_000],
-    [1, 1, 150],
-    [1_000, 1, 22_500],
-  ])('should wait after %i failures (random %d) %i ms', (failures, random, ms) => {
-    expect(retryDelayMs(failures, () => random)).toBe(ms);
   });
 });

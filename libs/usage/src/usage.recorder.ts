@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
+import { backoffDelay } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { toRequestLogRow, type RequestLogEntry, type RequestLogRow } from './request-log-entry';
 import type { RequestLogWriter } from './request-log.writer';
@@ -22,14 +23,13 @@ export interface UsageRecorderStats {
   failures: number;
 }
 
-export const RETRY_BASE_MS = 200;
+const RETRY_BASE_MS = 200;
 export const RETRY_MAX_MS = 30_000;
 const LOG_EVERY_MS = 30_000;
 
-/** Exponential backoff after `failures` consecutive failures, capped, with up to 25 % jitter below the target. */
-export function retryDelayMs(failures: number, random: () => number = Math.random): number {
-  const target = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, Math.min(failures - 1, 30)));
-  return Math.round(target * (1 - 0.25 * random()));
+/** The wait after `failures` consecutive failed writes: capped exponential backoff, up to 25 % below the target. */
+function retryDelayMs(failures: number): number {
+  return backoffDelay(failures, RETRY_BASE_MS, RETRY_MAX_MS, { jitter: 0.25 });
 }
 
 function errorCode(error: unknown): string | undefined {

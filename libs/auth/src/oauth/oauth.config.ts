@@ -26,5 +26,3 @@ export const oauthConfig = defineConfig('oauth', OAuthEnv, (env) => ({
   issuer: env.OAUTH_ISSUER ? env.OAUTH_ISSUER.replace(/\/+$/, '') : `http://localhost:${env.PORT ?? DEFAULT_PORT}`,
   issuerConfigured: Boolean(env.OAUTH_ISSUER),
 }));
-
-export type OAuthSettings = ReturnType<typeof oauthConfig>;

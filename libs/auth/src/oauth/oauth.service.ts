@@ -2,11 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { DataSource, IsNull, Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 import { STORE, type Store } from '@xrouter/store';
 import { hashSecret } from '../api-key-secret';
-import { verifyPassword } from '../password';
-import type { Role } from '../principal';
+import { UsersService } from '../users/users.service';
 import { renderErrorPage, renderLoginPage, type HtmlPage } from './authorize.page';
 import { OAuthClientEntity } from './oauth-client.entity';
 import { oauthConfig } from './oauth.config';
@@ -92,7 +91,7 @@ export class OAuthService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(OAuthClientEntity) private readonly clients: Repository<OAuthClientEntity>,
     private readonly tokens: OAuthTokenService,
-    private readonly dataSource: DataSource,
+    private readonly users: UsersService,
     @Inject(STORE) private readonly store: Store,
     @Inject(oauthConfig.KEY) private readonly config: ConfigType<typeof oauthConfig>,
   ) {}
@@ -324,13 +323,10 @@ export class OAuthService implements OnApplicationBootstrap {
       { type: 'bucket', key: `${subject}:every-address`, cost: 1, ratePerSec: EMAIL_PER_SECOND, burst: EMAIL_BURST },
     ]);
     if (!limits.allowed) return { retryAfterMs: Math.max(...limits.checks.map((check) => check.retryAfterMs)) };
-    const [user] = await this.dataSource.query<
-      Array<{ id: string; role: Role; password_hash: string | null; disabled_at: Date | null }>
-    >(`SELECT id, role, password_hash, disabled_at FROM users WHERE lower(email) = lower($1)`, [email]);
-    const usable = user && !user.disabled_at ? user.password_hash : null;
-    if (!(await verifyPassword(usable, password))) return 'refused';
+    const userId = await this.users.verifySignIn(email, password);
+    if (userId === null) return 'refused';
     await this.store.delete(addressKey);
-    return { userId: user.id };
+    return { userId };
   }
 
   private loginPage(request: ValidAuthorizeRequest, error?: string, email?: string, status?: number): HtmlPage {

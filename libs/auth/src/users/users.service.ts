@@ -4,7 +4,7 @@ import { QueryFailedError, Repository } from 'typeorm';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { CredentialService } from '../credential.service';
 import { UserEntity } from '../entities/user.entity';
-import { hashPassword } from '../password';
+import { hashPassword, verifyPassword } from '../password';
 import type { BudgetDto } from '../budget.dto';
 import type { CreateUserDto, UserDto } from './user.dto';
 
@@ -51,6 +51,20 @@ export class UsersService {
       }
       throw error;
     }
+  }
+
+  /**
+   * The id of the enabled user with this email (in any case) when `password` is theirs, else null. An unknown email,
+   * a disabled user or one without a password costs the same one verification as a wrong password.
+   */
+  async verifySignIn(email: string, password: string): Promise<string | null> {
+    const user = await this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('lower(u.email) = lower(:email)', { email })
+      .getOne();
+    const usable = user && !user.disabledAt ? user.passwordHash : null;
+    return (await verifyPassword(usable, password)) && user ? user.id : null;
   }
 
   async list(): Promise<UserDto[]> {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import type { AccountConfig, ProviderConfig } from '@xrouter/config';
 import { MemoryStore } from '@xrouter/store';
@@ -154,6 +155,25 @@ describe('GigaChatTokenCache', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(35);
     expect(requests).toHaveLength(1);
     await lock?.release();
+  });
+
+  it('should fetch and keep tokens in-process while the store is down, warning once for the outage', async () => {
+    const store = newStore();
+    await store.close();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { http, requests } = fakeHttp((n) => ({ access_token: `t${n}`, expires_at: NOW + 1_800_000 }));
+      const { tokens } = cache(http, store);
+      expect(await tokens.token(target, signal)).toBe('t1');
+      expect(await tokens.token(target, signal)).toBe('t1');
+      await tokens.invalidate(target, 't1');
+      expect(await tokens.token(target, signal)).toBe('t2');
+      expect(requests).toHaveLength(2);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/store is unavailable for gigachat_token/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('should key the cache by a SHA-256 of URL, scope and key: other scope, other entry; the key never appears', () => {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { ErrorCode, GatewayError } from '@xrouter/common';
-import type { Store, StoreLock } from '@xrouter/store';
+import { StoreOutageLog, StoreUnavailableError, type Store, type StoreLock } from '@xrouter/store';
 import type { UpstreamHttpClient } from '../http/upstream-http.client';
 import { transportError } from '../http/upstream-error';
 import type { DeploymentTarget } from '../llm-provider.interface';
@@ -84,11 +84,17 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, providerId: s
  *
  * Single-flight: concurrent callers of one process share one in-flight refresh; across replicas the refresh takes a
  * store lock, and a replica that did not get it polls the store for the holder's token (up to `lockWaitMs`, then it
- * refreshes itself). The store is best effort: when it cannot answer, tokens are still fetched and cached in-process.
+ * refreshes itself). The store is best effort: when it cannot answer, tokens are still fetched and cached in-process
+ * (said once per outage in the log).
  * The store key is a SHA-256 of the credential, never the key itself; tokens and keys are never logged.
  */
 export class GigaChatTokenCache {
-  private readonly logger = new Logger('GigaChatTokenCache');
+  private readonly outage = new StoreOutageLog(
+    new Logger('GigaChatTokenCache'),
+    null,
+    'gigachat_token',
+    'GigaChat tokens are cached per process and refreshed without the cross-replica lock',
+  );
   private readonly local = new Map<string, CachedToken>();
   private readonly inflight = new Map<string, Promise<CachedToken>>();
   private readonly now: () => number;
@@ -139,11 +145,9 @@ export class GigaChatTokenCache {
   async invalidate(target: DeploymentTarget, token: string): Promise<void> {
     const key = GigaChatTokenCache.keyOf(target);
     if (this.local.get(key)?.token === token) this.local.delete(key);
-    try {
+    await this.bestEffort(async () => {
       if (parseCached(await this.store.get(key))?.token === token) await this.store.delete(key);
-    } catch {
-      this.logger.warn('The store is unavailable: could not drop a refused GigaChat token from the shared cache');
-    }
+    }, undefined);
   }
 
   private isFresh(cached: CachedToken): boolean {
@@ -173,13 +177,7 @@ export class GigaChatTokenCache {
       }
       const fetched = await this.fetchToken(target);
       const ttlMs = fetched.refreshAt - this.now();
-      if (ttlMs > 0) {
-        try {
-          await this.store.set(key, JSON.stringify(fetched), ttlMs);
-        } catch {
-          this.logger.warn('The store is unavailable: the GigaChat token is cached in this process only');
-        }
-      }
+      if (ttlMs > 0) await this.bestEffort(() => this.store.set(key, JSON.stringify(fetched), ttlMs), undefined);
       return this.remember(key, fetched);
     } finally {
       if (lock) await lock.release().catch(() => undefined);
@@ -191,23 +189,30 @@ export class GigaChatTokenCache {
     return cached;
   }
 
-  private async readStore(key: string): Promise<CachedToken | null> {
+  /** `call`'s result, or `fallback` when the store cannot answer (counted in the outage log). */
+  private async bestEffort<T>(call: () => Promise<T>, fallback: T): Promise<T> {
     try {
-      const cached = parseCached(await this.store.get(key));
-      return cached && this.isFresh(cached) ? cached : null;
-    } catch {
-      return null;
+      const result = await call();
+      this.outage.answered();
+      return result;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.outage.failed(error);
+      return fallback;
     }
   }
 
+  private async readStore(key: string): Promise<CachedToken | null> {
+    const cached = parseCached(await this.bestEffort(() => this.store.get(key), null));
+    return cached && this.isFresh(cached) ? cached : null;
+  }
+
   /** The lock, null when another replica holds it, `undefined` when the store cannot answer (refresh unlocked). */
-  private async tryLock(key: string): Promise<StoreLock | null | undefined> {
-    try {
-      return await this.store.acquireLock(`${key}:refresh`, this.lockTtlMs);
-    } catch {
-      this.logger.warn('The store is unavailable: refreshing the GigaChat token without the cross-replica lock');
-      return undefined;
-    }
+  private tryLock(key: string): Promise<StoreLock | null | undefined> {
+    return this.bestEffort<StoreLock | null | undefined>(
+      () => this.store.acquireLock(`${key}:refresh`, this.lockTtlMs),
+      undefined,
+    );
   }
 
   /** One OAuth call. A 400/401/403 there means the gateway's own credentials are wrong: UPSTREAM_AUTH. */

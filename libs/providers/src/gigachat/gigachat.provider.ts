@@ -9,7 +9,7 @@ import {
 } from '@xrouter/common';
 import { STORE, type Store } from '@xrouter/store';
 import { readSseJson } from '../http/sse';
-import { transportError } from '../http/upstream-error';
+import { guardStream } from '../http/guard-stream';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
 import { GigaChatTokenCache } from './gigachat-token.cache';
@@ -96,22 +96,16 @@ export class GigaChatProvider implements LlmProvider {
         `${ctx.target.provider.id}: the stream answered with content type '${contentType}'`,
       );
     }
-    return this.chunks(response, ctx);
+    return guardStream(response.body, ctx, this.chunks(response, ctx));
   }
 
+  /** The client's chunks from GigaChat's events; a stream without `[DONE]` or a final event is truncated. */
   private async *chunks(response: UpstreamResponse, ctx: CallContext): ChatChunkStream {
     const providerId = ctx.target.provider.id;
     const state = newStreamState();
     const progress = { done: false };
-    try {
-      for await (const event of readSseJson<GigaChatStreamEvent>(response.body, providerId, progress)) {
-        yield* fromGigaChatStreamEvent(ctx, event, state);
-      }
-    } catch (error) {
-      if (error instanceof GatewayError || ctx.signal.aborted) throw transportError(providerId, error, ctx.signal);
-      throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream broke off`, { cause: error });
-    } finally {
-      if (!progress.done) response.body.destroy();
+    for await (const event of readSseJson<GigaChatStreamEvent>(response.body, providerId, progress)) {
+      yield* fromGigaChatStreamEvent(ctx, event, state);
     }
     if (!progress.done && !state.finished) {
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream ended before it was complete`);

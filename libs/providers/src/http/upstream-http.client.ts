@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '@xrouter/config';
 import { ErrorCode, GatewayError } from '@xrouter/common';
+import { PROVIDERS_OPTIONS, type ProvidersModuleOptions } from '../providers.constants';
 import { transportError, upstreamHttpError } from './upstream-error';
 
 export interface UpstreamRequest {
@@ -34,12 +35,8 @@ const KEEP_ALIVE_MS = 30_000;
 @Injectable()
 export class UpstreamHttpClient implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
-  private connectTimeoutMs = 5_000;
 
-  /** Connect timeout for pools created from now on (from the routing defaults). */
-  setConnectTimeout(ms: number): void {
-    this.connectTimeoutMs = ms;
-  }
+  constructor(@Inject(PROVIDERS_OPTIONS) private readonly options: ProvidersModuleOptions) {}
 
   private pool(provider: ProviderConfig, origin: string): Pool {
     const key = `${provider.id} ${origin}`;
@@ -50,7 +47,7 @@ export class UpstreamHttpClient implements OnApplicationShutdown {
         keepAliveTimeout: KEEP_ALIVE_MS,
         pipelining: 1,
         connect: {
-          timeout: this.connectTimeoutMs,
+          timeout: this.options.connectTimeoutMs,
           ...(provider.ca_file ? { ca: [...rootCertificates, readFileSync(provider.ca_file, 'utf8')] } : {}),
         },
         // Streams and slow models are governed by the router's AbortSignal deadlines, not undici's own timers.

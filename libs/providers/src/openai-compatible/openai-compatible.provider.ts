@@ -10,7 +10,7 @@ import {
 } from '@xrouter/common';
 import { readSseJson } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
-import { transportError } from '../http/upstream-error';
+import { guardStream } from '../http/guard-stream';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
 import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
@@ -69,10 +69,6 @@ export function normalizeMessage(
   return { ...rest, content, ...(reasoningContent ? { reasoning_content: reasoningContent } : {}) };
 }
 
-/**
- * MTS AI (MWS GPT), T-Bank hosts and any other OpenAI-compatible upstream: requests and answers pass through,
- * with the gateway's completion id and the client's model name written into every answer and chunk.
- */
 /** A streamed delta after `<think>` splitting (held-back text is flushed with the finish chunk). */
 function normalizeDelta(
   delta: UpstreamDelta,
@@ -103,6 +99,10 @@ function isEmptyDelta(delta: UpstreamDelta): boolean {
   return !delta.role && !delta.content && !delta.reasoning_content && !delta.tool_calls?.length;
 }
 
+/**
+ * MTS AI (MWS GPT), T-Bank hosts and any other OpenAI-compatible upstream: requests and answers pass through,
+ * with the gateway's completion id and the client's model name written into every answer and chunk.
+ */
 @Injectable()
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai' as const;
@@ -139,42 +139,36 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       signal: ctx.signal,
       onResponseStart: ctx.onResponseStart,
     });
-    return this.chunks(response, ctx, profile.thinkTags);
+    return guardStream(response.body, ctx, this.chunks(response, ctx, profile.thinkTags));
   }
 
+  /** The client's chunks from the upstream's; a stream without `[DONE]` is truncated. */
   private async *chunks(response: UpstreamResponse, ctx: CallContext, thinkTags: ThinkTagMode): ChatChunkStream {
     const providerId = ctx.target.provider.id;
     const splitter = thinkTags === 'keep' ? null : new ThinkSplitter();
     const progress = { done: false };
-    try {
-      for await (const chunk of readSseJson<UpstreamChunk>(response.body, providerId, progress)) {
-        if (chunk.error) {
-          throw new GatewayError(ErrorCode.UPSTREAM_5XX, `${providerId}: ${chunk.error.message ?? 'stream error'}`);
-        }
-        const choices = (chunk.choices ?? []).map((choice) => ({
-          ...choice,
-          delta: normalizeDelta(
-            choice.delta ?? {},
-            splitter,
-            thinkTags,
-            choice.finish_reason !== null && choice.finish_reason !== undefined,
-          ),
-        }));
-        if (choices.length > 0 && choices.every((c) => isEmptyDelta(c.delta) && !c.finish_reason)) continue;
-        yield {
-          ...chunk,
-          id: ctx.completionId,
-          object: 'chat.completion.chunk',
-          created: chunk.created ?? Math.floor(Date.now() / 1000),
-          model: ctx.publicModel,
-          choices,
-        };
+    for await (const chunk of readSseJson<UpstreamChunk>(response.body, providerId, progress)) {
+      if (chunk.error) {
+        throw new GatewayError(ErrorCode.UPSTREAM_5XX, `${providerId}: ${chunk.error.message ?? 'stream error'}`);
       }
-    } catch (error) {
-      if (error instanceof GatewayError || ctx.signal.aborted) throw transportError(providerId, error, ctx.signal);
-      throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream broke off`, { cause: error });
-    } finally {
-      if (!progress.done) response.body.destroy();
+      const choices = (chunk.choices ?? []).map((choice) => ({
+        ...choice,
+        delta: normalizeDelta(
+          choice.delta ?? {},
+          splitter,
+          thinkTags,
+          choice.finish_reason !== null && choice.finish_reason !== undefined,
+        ),
+      }));
+      if (choices.length > 0 && choices.every((c) => isEmptyDelta(c.delta) && !c.finish_reason)) continue;
+      yield {
+        ...chunk,
+        id: ctx.completionId,
+        object: 'chat.completion.chunk',
+        created: chunk.created ?? Math.floor(Date.now() / 1000),
+        model: ctx.publicModel,
+        choices,
+      };
     }
     if (!progress.done) {
       throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream ended before it was complete`);

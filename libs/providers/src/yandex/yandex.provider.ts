@@ -9,7 +9,7 @@ import {
   GatewayError,
 } from '@xrouter/common';
 import { readLines } from '../http/sse';
-import { transportError } from '../http/upstream-error';
+import { guardStream } from '../http/guard-stream';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
 import {
@@ -106,28 +106,22 @@ export class YandexProvider implements LlmProvider {
       signal: ctx.signal,
       onResponseStart: ctx.onResponseStart,
     });
-    return this.chunks(response, ctx);
+    return guardStream(response.body, ctx, this.chunks(response, ctx));
   }
 
+  /** The client's chunks from Yandex's NDJSON lines; a stream that stops before a final status is truncated. */
   private async *chunks(response: UpstreamResponse, ctx: CallContext): AsyncGenerator<ChatCompletionChunk> {
     const providerId = ctx.target.provider.id;
     const translator = new YandexStreamTranslator(ctx);
-    try {
-      for await (const line of readLines(response.body)) {
-        let parsed: YandexEnvelope;
-        try {
-          parsed = JSON.parse(line) as YandexEnvelope;
-        } catch {
-          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${providerId}: a stream line is not valid JSON`);
-        }
-        for (const chunk of translator.accept(parsed)) yield chunk;
-        if (translator.finished) break;
+    for await (const line of readLines(response.body)) {
+      let parsed: YandexEnvelope;
+      try {
+        parsed = JSON.parse(line) as YandexEnvelope;
+      } catch {
+        throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${providerId}: a stream line is not valid JSON`);
       }
-    } catch (error) {
-      if (error instanceof GatewayError || ctx.signal.aborted) throw transportError(providerId, error, ctx.signal);
-      throw new GatewayError(ErrorCode.STREAM_TRUNCATED, `${providerId}: the stream broke off`, { cause: error });
-    } finally {
-      if (!response.body.destroyed) response.body.destroy();
+      for (const chunk of translator.accept(parsed)) yield chunk;
+      if (translator.finished) break;
     }
     translator.end();
   }
