@@ -131,6 +131,10 @@ describe(`credential cache and revocation across replicas (${storeKind})`, () =>
       const spy = jest.spyOn(dataSource, 'query').mockRejectedValue(new Error('connection refused'));
       try {
         expect(await replica.authenticate(secret)).not.toBeNull();
+        // Served again from the cache within its TTL: the down database is not asked on every request.
+        const asked = spy.mock.calls.length;
+        expect(await replica.authenticate(secret)).not.toBeNull();
+        expect(spy.mock.calls.length).toBe(asked);
         await expect(replica.authenticate('xr-never-seen-before')).rejects.toMatchObject({
           code: 'service_unavailable',
         });

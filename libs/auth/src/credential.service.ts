@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ErrorCode, GatewayError } from '@xrouter/common';
+import { ErrorCode, GatewayError, OutageLog } from '@xrouter/common';
 import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
 import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
@@ -20,6 +20,12 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CredentialService.name);
   private readonly cache: CredentialCache;
   private readonly inflight = new Map<string, Promise<Principal | null>>();
+  private readonly outage = new OutageLog(
+    this.logger,
+    'The database',
+    'credential lookups',
+    'credentials seen before are served from the cache, new ones get 503',
+  );
   private unsubscribe?: Unsubscribe;
 
   constructor(
@@ -98,8 +104,10 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
       // The database is down: a credential seen before keeps working (revocations still reach the cache through the
       // store); one never seen cannot be checked.
       const stale = this.cache.stale(hash);
+      this.outage.failed(error as Error);
       if (stale) {
-        this.logger.warn('Credential lookup failed; serving the last known principal');
+        // Cached again, so the database is asked about it once per TTL while it is down, not on every request.
+        this.cache.set(hash, stale);
         return stale;
       }
       throw new GatewayError(
@@ -111,6 +119,7 @@ export class CredentialService implements OnModuleInit, OnModuleDestroy {
         },
       );
     }
+    this.outage.answered();
     this.cache.set(hash, principal);
     if (!principal) this.logger.debug('Unknown or revoked credential presented');
     return principal;

@@ -12,3 +12,4 @@ export * from './logging/pino-nest.logger';
 export * from './openai/openai.types';
 export * from './http/unread-body';
 export * from './retry/backoff';
+export * from './logging/outage.log';

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { OutageLog } from '@xrouter/common';
 import type { StoreUnavailableError } from './store-unavailable.error';
 
 /** The one metric an outage log counts into (`XRouterMetrics.storeErrors`). */
@@ -11,28 +12,24 @@ export interface StoreErrorCounter {
  * and one when the store answers again, never one per request.
  */
 export class StoreOutageLog {
-  private down = false;
+  private readonly log: OutageLog;
 
   constructor(
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly metrics: StoreErrorCounter | null | undefined,
     private readonly operation: string,
     /** What happens meanwhile, for the log line (`requests pass without limits`). */
-    private readonly consequence: string,
-  ) {}
+    consequence: string,
+  ) {
+    this.log = new OutageLog(logger, 'The store', operation, consequence);
+  }
 
   failed(error: StoreUnavailableError): void {
     this.metrics?.storeErrors.inc({ operation: this.operation });
-    if (this.down) return;
-    this.down = true;
-    this.logger.warn(
-      `The store is unavailable for ${this.operation}: ${this.consequence} until it answers (${error.message})`,
-    );
+    this.log.failed(error);
   }
 
   answered(): void {
-    if (!this.down) return;
-    this.down = false;
-    this.logger.log(`The store answers again: ${this.operation} is back to normal`);
+    this.log.answered();
   }
 }
