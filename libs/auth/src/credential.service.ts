@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ErrorCode, GatewayError, OutageLog } from '@xrouter/common';
-import { STORE, type Store, type Unsubscribe } from '@xrouter/store';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import { OutageLog, STORE, type Store, type Unsubscribe } from '@xrouter/store';
 import { hashSecret } from './api-key-secret';
 import { authConfig } from './auth.config';
 import { CREDENTIAL_INVALIDATION_CHANNEL } from './auth.constants';

@@ -12,4 +12,3 @@ export * from './logging/pino-nest.logger';
 export * from './openai/openai.types';
 export * from './http/unread-body';
 export * from './retry/backoff';
-export * from './logging/outage.log';

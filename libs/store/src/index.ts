@@ -13,6 +13,7 @@ export type {
 } from './store.interface';
 export { STORE, DEFAULT_STORE_KEY_PREFIX } from './store.constants';
 export { StoreUnavailableError } from './store-unavailable.error';
+export { OutageLog } from './outage.log';
 export { StoreOutageLog, type StoreErrorCounter } from './store-outage.log';
 export { MemoryStore, type MemoryStoreOptions } from './memory.store';
 export { LocalLimits } from './local-limits';

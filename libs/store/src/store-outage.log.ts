@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import { OutageLog } from '@xrouter/common';
+import { OutageLog } from './outage.log';
 import type { StoreUnavailableError } from './store-unavailable.error';
 
 /** The one metric an outage log counts into (`XRouterMetrics.storeErrors`). */

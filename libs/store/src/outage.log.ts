@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 
 /**
  * One line when a dependency's outage starts and one when it answers again, never one per request: what every
- * caller that degrades instead of failing logs through (`StoreOutageLog` is this with the store's metric).
+ * caller that degrades instead of failing logs through (`StoreOutageLog` is this with the store's metric; it lives here, in the lowest lib that logs outages).
  */
 export class OutageLog {
   private down = false;
