@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { Logger as PinoLogger } from 'pino';
@@ -28,6 +29,8 @@ import { needsEmulators, startBundledEmulator, type BundledEmulator } from './em
 import { CONFIG_NAMESPACES, GatewayModule } from './gateway.module';
 import { stopAccepting, TimedExpressAdapter } from './http-server';
 import { FastDispatcher } from './front-door/fast-dispatcher';
+import { UpgradeDispatcher } from './front-door/upgrade-dispatcher';
+import { bodySizeBytes } from './json-body';
 import { declaredRoutes } from './front-door/route-table';
 import { setupSwagger } from './swagger';
 
@@ -37,7 +40,12 @@ import { setupSwagger } from './swagger';
  * the load balancers stop sending here; then the listener closes without cutting idle connections, and in-flight
  * requests (streams too) get the grace period to finish before the app closes.
  */
-function drainOnSignals(app: INestApplication, shutdown: ShutdownSettings, emulator?: BundledEmulator): void {
+function drainOnSignals(
+  app: INestApplication,
+  shutdown: ShutdownSettings,
+  upgrades: UpgradeDispatcher,
+  emulator?: BundledEmulator,
+): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -50,7 +58,8 @@ function drainOnSignals(app: INestApplication, shutdown: ShutdownSettings, emula
     app.get(ShutdownState).begin();
     await sleep(shutdown.delayMs);
     const server = app.getHttpServer() as Server;
-    const drained = stopAccepting(server);
+    // WebSockets are no longer the HTTP server's connections: their sessions finish what runs and close them.
+    const drained = Promise.all([stopAccepting(server), upgrades.drain()]);
     const timer = setTimeout(() => server.closeAllConnections(), shutdown.graceMs);
     await drained;
     clearTimeout(timer);
@@ -65,9 +74,15 @@ function drainOnSignals(app: INestApplication, shutdown: ShutdownSettings, emula
 /**
  * The HTTP server's request handler: what every request gets first (its id, its log line, its metrics, and while
  * draining `connection: close` so keep-alive clients move to another replica), then the `@FastRoute()` routes are
- * served by the dispatcher (unless `FAST_ROUTES=false`) and everything else goes to express and Nest.
+ * served by the dispatcher (unless `FAST_ROUTES=false`) and everything else goes to express and Nest. Upgrades
+ * to a WebSocket go to the upgrade dispatcher.
  */
-function serveRequests(app: NestExpressApplication, logger: PinoLogger, fast: boolean): void {
+function serveRequests(
+  app: NestExpressApplication,
+  logger: PinoLogger,
+  fast: boolean,
+  upgrades: UpgradeDispatcher,
+): void {
   const shutdown = app.get(ShutdownState);
   const routes = fast ? FastDispatcher.fromApp(app) : undefined;
   const expressApp = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
@@ -84,6 +99,7 @@ function serveRequests(app: NestExpressApplication, logger: PinoLogger, fast: bo
     if (routes && route) void routes.serve(route, req, res);
     else expressApp(req, res);
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrades.handle(req, socket, head));
 }
 
 /**
@@ -123,12 +139,13 @@ async function bootstrap(): Promise<void> {
   );
   app.useGlobalFilters(new OpenAiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
-  serveRequests(app, loggers.requests, settings.fastRoutes);
+  const upgrades = UpgradeDispatcher.fromApp(app, bodySizeBytes(settings.maxBodySize));
+  serveRequests(app, loggers.requests, settings.fastRoutes, upgrades);
   app.disable('x-powered-by');
   if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   app.set('etag', false);
   setupSwagger(app);
-  drainOnSignals(app, settings.shutdown, emulator);
+  drainOnSignals(app, settings.shutdown, upgrades, emulator);
 
   await app.listen(settings.port, settings.host);
   const logger = new NestLogger('Gateway');

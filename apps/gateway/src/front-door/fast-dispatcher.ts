@@ -8,20 +8,13 @@ import {
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import {
-  ForbiddenException,
-  type CanActivate,
-  type ExceptionFilter,
-  type INestApplication,
-  type PipeTransform,
-  type Type,
-} from '@nestjs/common';
-import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { isObservable, lastValueFrom } from 'rxjs';
-import { OpenAiExceptionFilter, sendOpenAiError } from '@xrouter/common';
+import type { INestApplication, Type } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import type { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { sendOpenAiError } from '@xrouter/common';
 import { labelRoute } from '@xrouter/metrics';
-import { declaredRoutes, type DeclaredRoute } from './route-table';
+import { Admission } from './admission';
+import { declaredRoutes, pathOf, type DeclaredRoute } from './route-table';
 
 type ArgumentResolver = (
   req: IncomingMessage & { body?: unknown },
@@ -42,13 +35,6 @@ interface RouteArgument {
   data?: unknown;
   pipes?: unknown[];
   factory?: (data: unknown, ctx: ExecutionContextHost) => unknown;
-}
-
-/** The request path without its query and without one trailing slash (express matches it either way). */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  const path = query === -1 ? url : url.slice(0, query);
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 /** The kind of a route argument from its key in Nest's metadata (`3:0` is the body at index 0). */
@@ -75,27 +61,10 @@ function refuse(route: DeclaredRoute, why: string): never {
 export class FastDispatcher {
   private readonly handlers = new Map<string, FastHandler>();
 
-  private constructor(
-    private readonly guards: CanActivate[],
-    private readonly pipes: PipeTransform[],
-  ) {}
+  private constructor(private readonly admission: Admission) {}
 
   static fromApp(app: INestApplication): FastDispatcher {
-    const config = app.get(ApplicationConfig);
-    if (config.getGlobalInterceptors().length > 0 || config.getGlobalRequestInterceptors().length > 0) {
-      throw new Error('The fast dispatcher does not run global interceptors: teach it to before adding one');
-    }
-    const filters: ExceptionFilter[] = [
-      ...config.getGlobalFilters(),
-      ...config.getGlobalRequestFilters().map((w) => w.instance),
-    ];
-    if (filters.some((filter) => !(filter instanceof OpenAiExceptionFilter))) {
-      throw new Error('The fast dispatcher answers errors as OpenAiExceptionFilter does: another global filter is set');
-    }
-    const dispatcher = new FastDispatcher(
-      [...config.getGlobalGuards(), ...config.getGlobalRequestGuards().map((w) => w.instance)],
-      [...config.getGlobalPipes(), ...config.getGlobalRequestPipes().map((w) => w.instance)],
-    );
+    const dispatcher = new FastDispatcher(Admission.of(app));
     for (const route of declaredRoutes(app.get(ModulesContainer))) {
       if (route.fast) dispatcher.add(route, app.get<object>(route.controller as Type<object>, { strict: false }));
     }
@@ -116,13 +85,7 @@ export class FastDispatcher {
   async serve(handler: FastHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
     labelRoute(req, handler.route.path);
     try {
-      const ctx = new ExecutionContextHost([req, res, undefined], handler.controller, handler.fn);
-      for (const guard of this.guards) {
-        const verdict = guard.canActivate(ctx);
-        const allowed = isObservable(verdict) ? await lastValueFrom(verdict) : await verdict;
-        // What Nest's guards consumer throws for a guard that says no without an error of its own.
-        if (!allowed) throw new ForbiddenException('Forbidden resource');
-      }
+      const ctx = await this.admission.admit(req, res, handler.controller, handler.fn);
       const args: unknown[] = [];
       for (const resolve of handler.args) args.push(await resolve(req, res, ctx));
       await handler.fn.apply(handler.instance, args);
@@ -170,10 +133,6 @@ export class FastDispatcher {
     if (kind === RouteParamtypes.RESPONSE) return (_req, res) => res;
     if (kind !== RouteParamtypes.BODY) refuse(route, `argument ${argument.index} is of a kind it does not resolve`);
     if (argument.data !== undefined) refuse(route, '@Body() names a property');
-    return async (req) => {
-      let value = req.body;
-      for (const pipe of this.pipes) value = await pipe.transform(value, { type: 'body', metatype: type });
-      return value;
-    };
+    return (req) => this.admission.body(req.body, type);
   }
 }

@@ -27,6 +27,13 @@ export interface DeclaredRoute {
   handler: string;
 }
 
+/** The request path without its query and without one trailing slash (express matches it either way). */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 function joinPath(...parts: string[]): string {
   const joined = parts
     .map((part) => part.replace(/^\/+|\/+$/g, ''))
