@@ -1,6 +1,7 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code';
 import { GatewayError } from '../errors/gateway.error';
+import { memoizeValidationMetadata } from './validation-metadata.cache';
 
 /** `messages[0].role` from the nested ValidationError tree, the way OpenAI names `param`. */
 function firstViolation(errors: ValidationError[], prefix = ''): { param: string; message: string } | null {
@@ -20,8 +21,12 @@ function firstViolation(errors: ValidationError[], prefix = ''): { param: string
   return null;
 }
 
-/** Validation failures become one 400 naming the first bad field, in OpenAI's style. */
+/**
+ * Validation failures become one 400 naming the first bad field, in OpenAI's style. The rules of each DTO are looked
+ * up once, not on every call ({@link memoizeValidationMetadata}).
+ */
 export function createValidationPipe(): ValidationPipe {
+  memoizeValidationMetadata();
   return new ValidationPipe({
     transform: true,
     whitelist: false,
