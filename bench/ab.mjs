@@ -4,7 +4,7 @@
 // and emulator, pinned to core 0 like in run.mjs, and take turns under 64 connections (A B B A A B …) so drift on
 // a shared machine falls on both alike. Prints CPU µs per request and req/s per round, and the medians.
 import { join, resolve } from 'node:path';
-import { writeFileSync, symlinkSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,15 +44,17 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A private root per build: its dist/, the repository's node_modules, and an entry under the bench's own name. */
+/**
+ * A build's directory made runnable: the repository's node_modules and package.json linked beside its dist/ (Node
+ * resolves a module's real path, so they must sit next to it), and an entry under the bench's own name.
+ */
 function rootOf(dir) {
-  const root = mkdtempSync(join(os.tmpdir(), 'xrouter-ab-'));
-  registerCleanup(() => rmSync(root, { recursive: true, force: true }));
-  symlinkSync(join(dir, 'dist'), join(root, 'dist'), 'dir');
-  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
-  symlinkSync(join(REPO, 'package.json'), join(root, 'package.json'));
-  symlinkSync(join(dir, 'dist/apps/gateway/src/main.js'), join(root, 'xrouter-ab-gateway.js'));
-  return root;
+  for (const name of ['node_modules', 'package.json']) {
+    if (!existsSync(join(dir, name))) symlinkSync(join(REPO, name), join(dir, name));
+  }
+  const entry = join(dir, 'xrouter-ab-gateway.js');
+  if (!existsSync(entry)) symlinkSync(join(dir, 'dist/apps/gateway/src/main.js'), entry);
+  return dir;
 }
 
 async function startGateway(name, root, services, config) {
