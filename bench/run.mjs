@@ -693,7 +693,8 @@ async function profileRun(services, configPath, loadKey) {
   for (const c of [64, 1]) {
     const summary = summariseProfile(file, ROOT, 15, [windows[c].from, windows[c].to]);
     summary.file = relative(REPO, summary.file);
-    result[`c${c}`] = { measured: windows[c].measured, summary };
+    // The window (monotonic µs) stays in the JSON, so the .cpuprofile can be read again for the same samples.
+    result[`c${c}`] = { measured: windows[c].measured, window: [windows[c].from, windows[c].to], summary };
   }
   // Kept for the report's headline (concurrency 64).
   result.measured = result.c64.measured;
