@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '**/node_modules/**', 'coverage/**', 'data/**', '*.js', '*.cjs', '**/*.mjs', 'bench/results/**'] },
+  { ignores: ['dist/**', '**/node_modules/**', 'coverage/**', 'data/**', '*.js', '*.cjs', '**/*.mjs', 'bench/results/**', 'bench/.venv/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,

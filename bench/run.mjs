@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   cleanupAll,
@@ -36,6 +37,7 @@ import {
   stopChild,
   ticksPerSecond,
   waitForHttp,
+  waitForPort,
 } from './lib/procs.mjs';
 import { summariseProfile } from './lib/profile.mjs';
 
@@ -151,8 +153,13 @@ async function snapshotBuild() {
   symlinkSync(join(REPO, 'node_modules'), join(snap, 'node_modules'), 'dir');
   cpSync(join(REPO, 'package.json'), join(snap, 'package.json'));
   ROOT = snap;
-  GATEWAY_ENTRY = join(ROOT, 'dist/apps/gateway/src/main.js');
-  EMULATOR_ENTRY = join(ROOT, 'dist/apps/provider-emulator/src/main.js');
+  // Started through symlinks whose names are the bench's own: the machine is shared, and a neighbour's cleanup by
+  // command line (`pkill -f dist/apps/gateway/src/main.js`) must not stop the gateway under test half-way. Node
+  // resolves the entry's real path, so its relative imports are unchanged.
+  GATEWAY_ENTRY = join(ROOT, 'xrouter-bench-gateway.js');
+  EMULATOR_ENTRY = join(ROOT, 'xrouter-bench-emulator.js');
+  symlinkSync(join(ROOT, 'dist/apps/gateway/src/main.js'), GATEWAY_ENTRY);
+  symlinkSync(join(ROOT, 'dist/apps/provider-emulator/src/main.js'), EMULATOR_ENTRY);
   const built = statSync(join(REPO, 'dist/apps/gateway/src/main.js')).mtime.toISOString();
   let commit = 'unknown';
   try {
@@ -185,6 +192,127 @@ function ensureTools() {
       stdio: 'inherit',
     });
   }
+}
+
+const LITELLM_SPEC = 'litellm[proxy]==1.80.0';
+const VENV = join(BENCH, '.venv');
+const LITELLM_BIN = join(VENV, 'bin', 'litellm');
+
+/**
+ * LiteLLM's proxy in a venv of the bench's own (bench/.venv, git-ignored), installed once with pip. Returns its
+ * version, or throws with pip's own words when it cannot be installed.
+ */
+function ensureLiteLLM() {
+  const version = () => {
+    try {
+      return execFileSync(
+        join(VENV, 'bin', 'python'),
+        ['-c', 'import importlib.metadata as m; print(m.version("litellm"))'],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      ).trim();
+    } catch {
+      return null;
+    }
+  };
+  const wanted = LITELLM_SPEC.split('==')[1];
+  if (version() === wanted && existsSync(LITELLM_BIN)) return wanted;
+  log(`installing ${LITELLM_SPEC} into bench/.venv (python3 -m venv + pip; about a minute)`);
+  try {
+    if (!existsSync(join(VENV, 'bin', 'python'))) execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'pipe' });
+    execFileSync(join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', LITELLM_SPEC], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15 * 60_000,
+      maxBuffer: 64 * 2 ** 20,
+    });
+  } catch (error) {
+    const said = `${error.stderr ?? ''}${error.stdout ?? ''}`.trim().slice(-2000) || String(error.message ?? error);
+    throw new Error(
+      `could not install ${LITELLM_SPEC} into ${VENV} (needs python3 with venv and pip, and PyPI): ${said}`,
+    );
+  }
+  const got = version();
+  if (got !== wanted) throw new Error(`${LITELLM_SPEC} installed but python reports litellm ${got}`);
+  return got;
+}
+
+/** LiteLLM's config: the two models on the same emulators XRouter uses, as OpenAI-compatible upstreams. */
+function liteLLMConfig(emulatorUrl, pacedUrl) {
+  return `# Written by bench/run.mjs: LiteLLM proxy, no database, the emulators as OpenAI-compatible upstreams.
+model_list:
+  - model_name: ${MODEL}
+    litellm_params:
+      model: openai/${MODEL}
+      api_base: ${emulatorUrl}/mts/v1
+      api_key: ${MTS_KEY}
+  - model_name: ${PACED_MODEL}
+    litellm_params:
+      model: openai/${MODEL}
+      api_base: ${pacedUrl}/mts/v1
+      api_key: ${MTS_KEY}
+litellm_settings:
+  telemetry: false
+  set_verbose: false
+  drop_params: true
+general_settings:
+  disable_spend_logs: true
+`;
+}
+
+async function startLiteLLM(configPath) {
+  const port = await freePort();
+  const logFile = join(RUN_DIR, 'litellm.log');
+  const env = { ...process.env };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_HOST', 'NODE_OPTIONS']) delete env[name];
+  Object.assign(env, {
+    // No network at start-up (the model price map is read from the package, not fetched) and no telemetry.
+    LITELLM_LOCAL_MODEL_COST_MAP: 'True',
+    LITELLM_TELEMETRY: 'False',
+    LITELLM_LOG: 'ERROR',
+    PYTHONUNBUFFERED: '1',
+  });
+  const child = startChild(
+    ...pinned(GATEWAY_CORE, LITELLM_BIN, [
+      '--config',
+      configPath,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--num_workers',
+      '1',
+      '--telemetry',
+      'False',
+    ]),
+    // Its access log (one line per request, like XRouter's info line) goes to /dev/null like XRouter's stdout.
+    { env, cwd: RUN_DIR, log: logFile, stdout: openSync('/dev/null', 'w') },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health/liveliness`, 120_000, child, 'LiteLLM proxy', logFile);
+  return { child, pid: child.pid, url, logFile };
+}
+
+/** The floor: bench/lib/floor-proxy.mjs (node:http + undici, JSON parsed both ways), pinned like the gateways. */
+async function startFloor(emulatorUrl, pacedUrl) {
+  const port = await freePort();
+  const logFile = join(RUN_DIR, 'floor.log');
+  const job = {
+    port,
+    upstream: `${emulatorUrl}/mts/v1`,
+    // /paced/v1/… goes to the paced emulator (the stream suite), as XRouter's paced model does.
+    pacedUpstream: `${pacedUrl}/mts/v1`,
+    apiKey: MTS_KEY,
+    undici: createRequire(join(ROOT, 'package.json')).resolve('undici'),
+  };
+  const child = startChild(
+    ...pinned(GATEWAY_CORE, process.execPath, [join(BENCH, 'lib', 'floor-proxy.mjs'), JSON.stringify(job)]),
+    { env: { ...process.env, NODE_ENV: 'production' }, cwd: BENCH, log: logFile },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForPort(port, 15_000, child, 'floor proxy');
+  return { child, pid: child.pid, url, logFile };
 }
 
 function routingConfig(emulatorUrl, pacedUrl) {
@@ -565,7 +693,8 @@ async function profileRun(services, configPath, loadKey) {
   for (const c of [64, 1]) {
     const summary = summariseProfile(file, ROOT, 15, [windows[c].from, windows[c].to]);
     summary.file = relative(REPO, summary.file);
-    result[`c${c}`] = { measured: windows[c].measured, summary };
+    // The window (monotonic µs) stays in the JSON, so the .cpuprofile can be read again for the same samples.
+    result[`c${c}`] = { measured: windows[c].measured, window: [windows[c].from, windows[c].to], summary };
   }
   // Kept for the report's headline (concurrency 64).
   result.measured = result.c64.measured;
@@ -618,7 +747,10 @@ function markdown(report) {
     `Machine: ${m.nproc} cores, ${m.cpu}${m.cpuMHz ? ` @ ${Math.round(m.cpuMHz)} MHz` : ''}, ${m.memoryGiB} GiB, ` +
       `Node ${m.node}, Linux ${m.kernel}. Pinning: ${m.pinning}.`,
   );
-  out.push(`Build under test: dist/ built ${report.build.builtAt} (${report.build.commit}).`);
+  out.push(
+    `Build under test: dist/ built ${report.build.builtAt} (${report.build.commit}). ` +
+      `Portkey ${report.versions.portkey}, LiteLLM ${report.versions.litellm} (one worker, no database).`,
+  );
   out.push(
     `Other programs before the run: ${m.loadBefore.busyCores} cores busy${m.loadBefore.busy ? ' (**not quiet: figures are disturbed**)' : ''}; ` +
       "'other load on core 0' below = CPU on the gateway's core not used by the measured gateway (cores).",
@@ -738,6 +870,25 @@ function markdown(report) {
         `${s.rssLastMinuteMaxMb} MB, overall max ${s.rssMaxMb} MB.`,
     );
   }
+  if (report.ratios?.length) {
+    out.push(
+      '',
+      '#### Against the floor (same run)',
+      '',
+      'floor = bench/lib/floor-proxy.mjs (node:http + undici, JSON parsed and re-serialised, SSE piped), pinned to ' +
+        'core 0 like the gateways. Added latency and TTFB are over the direct call; "over floor" subtracts the floor’s.',
+      '',
+      '| gateway | req/s at 64 | ÷ floor | CPU µs/req at 64 | ÷ floor | added p50 at 1 ms | over floor | stream added TTFB ms | over floor | RSS idle MB | RSS after load MB |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of report.ratios) {
+      out.push(
+        `| ${r.target} | ${r.rps64} | ${r.rpsVsFloor ?? '—'} | ${r.cpuUs64} | ${r.cpuVsFloor ?? '—'}× | ` +
+          `${r.addedP50At1 === null ? '—' : round(r.addedP50At1, 3)} | ${r.addedP50At1OverFloor ?? '—'} | ` +
+          `${r.addedTtfb ?? '—'} | ${r.addedTtfbOverFloor ?? '—'} | ${r.rssIdleMb ?? '—'} | ${r.rssAfterMb ?? '—'} |`,
+      );
+    }
+  }
   out.push('', '#### Targets', '', '| target | goal | measured | met |', '|---|---|---|---|');
   for (const t of report.targets)
     out.push(
@@ -746,9 +897,50 @@ function markdown(report) {
   return out.join('\n');
 }
 
+/** Each gateway against the floor (and the direct call) in the same run: the figures the targets are read on. */
+function ratios(report) {
+  const row = (target, c) => report.closedLoop.find((r) => r.target === target && r.connections === c);
+  const floor64 = row('floor', 64);
+  const floor1 = row('floor', 1);
+  const floorStream = report.streams?.find((s) => s.target === 'floor');
+  return ['floor', 'xrouter', 'portkey', 'litellm']
+    .filter((name) => row(name, 64))
+    .map((name) => {
+      const c64 = row(name, 64);
+      const c1 = row(name, 1);
+      const stream = report.streams?.find((s) => s.target === name);
+      return {
+        target: name,
+        rps64: c64.rps?.median ?? null,
+        cpuUs64: c64.cpuUsPerReq?.median ?? null,
+        cpuVsFloor: floor64?.cpuUsPerReq?.median ? round(c64.cpuUsPerReq.median / floor64.cpuUsPerReq.median, 2) : null,
+        rpsVsFloor: floor64?.rps?.median ? round(c64.rps.median / floor64.rps.median, 2) : null,
+        addedP50At1: c1?.addedP50?.median ?? null,
+        addedP50At1OverFloor:
+          c1?.addedP50 && floor1?.addedP50 ? round(c1.addedP50.median - floor1.addedP50.median, 3) : null,
+        addedTtfb: stream?.addedTtfbP50 ?? null,
+        addedTtfbOverFloor: stream && floorStream ? round(stream.addedTtfbP50 - floorStream.addedTtfbP50, 3) : null,
+        rssIdleMb: report.rssIdleMb?.[name] ?? null,
+        rssAfterMb: report.rssAfterLoadMb?.[name] ?? null,
+      };
+    });
+}
+
 function evaluateTargets(report) {
   const row = (target, c) => report.closedLoop.find((r) => r.target === target && r.connections === c);
   const targets = [];
+  const f64 = row('floor', 64);
+  const xr64 = row('xrouter', 64);
+  if (f64?.cpuUsPerReq && xr64?.cpuUsPerReq) {
+    const ratio = xr64.cpuUsPerReq.median / f64.cpuUsPerReq.median;
+    targets.push({
+      name: 'CPU per request at 64 vs the floor',
+      goal: '≤ 3×',
+      measured: `${round(ratio, 2)}× (${xr64.cpuUsPerReq.median} vs ${f64.cpuUsPerReq.median} µs/req)`,
+      met: ratio <= 3,
+      gap: `${round(ratio / 3, 2)}× too much: ${round(xr64.cpuUsPerReq.median - 3 * f64.cpuUsPerReq.median, 0)} µs/req over`,
+    });
+  }
   const x64 = row('xrouter', 64);
   const p64 = row('portkey', 64);
   if (x64 && p64) {
@@ -842,6 +1034,7 @@ async function main() {
   installSignalHandlers();
   const startedAt = new Date().toISOString();
   ensureTools();
+  const liteLLMVersion = ensureLiteLLM();
   const build = await snapshotBuild();
   const report = {
     startedAt,
@@ -849,6 +1042,7 @@ async function main() {
     command: `node bench/run.mjs${QUICK ? ' --quick' : ''}${SOAK ? ' --soak' : ''}`,
     machine: machine(),
     build,
+    versions: { litellm: liteLLMVersion, portkey: '1.15.2' },
     protocol: { ...P, streamChunks: 20, streamChunkDelayMs: 10 },
   };
   log(`XRouter bench (${report.mode}); results in ${relative(REPO, RUN_DIR)}`);
@@ -873,10 +1067,14 @@ async function main() {
   );
   const configPath = join(RUN_DIR, 'xrouter.bench.yaml');
   writeFileSync(configPath, routingConfig(emulator.url, paced.url));
+  const liteLLMConfigPath = join(RUN_DIR, 'litellm.bench.yaml');
+  writeFileSync(liteLLMConfigPath, liteLLMConfig(emulator.url, paced.url));
 
-  log('starting XRouter (PostgreSQL, Redis, LOG_LEVEL=info) and the Portkey gateway');
+  log(`starting the floor proxy, XRouter (PostgreSQL, Redis, LOG_LEVEL=info), Portkey and LiteLLM ${liteLLMVersion}`);
+  const floor = await startFloor(emulator.url, paced.url);
   let xrouter = await startXRouter(services, configPath);
   const portkey = await startPortkey();
+  const litellm = await startLiteLLM(liteLLMConfigPath);
   const loadKey = await createLoadKey(xrouter);
 
   const targets = [
@@ -885,6 +1083,12 @@ async function main() {
       url: `${emulator.url}/mts/v1/chat/completions`,
       headers: { authorization: `Bearer ${MTS_KEY}` },
       pid: emulator.child.pid,
+    },
+    {
+      name: 'floor',
+      url: `${floor.url}/v1/chat/completions`,
+      headers: {},
+      pid: floor.pid,
     },
     {
       name: 'xrouter',
@@ -902,7 +1106,14 @@ async function main() {
       },
       pid: portkey.pid,
     },
+    {
+      name: 'litellm',
+      url: `${litellm.url}/v1/chat/completions`,
+      headers: {},
+      pid: litellm.pid,
+    },
   ];
+  const byName = Object.fromEntries(targets.map((t) => [t.name, t]));
 
   // Each target answers the same completion before any load; XRouter's answer tells which features are on.
   const features = {};
@@ -919,7 +1130,10 @@ async function main() {
       features.logs = 'LOG_LEVEL=info JSON to /dev/null';
     }
   }
-  const unauthorised = await http('POST', targets[1].url, { headers: { authorization: 'Bearer xr-nope' }, body: BODY });
+  const unauthorised = await http('POST', byName.xrouter.url, {
+    headers: { authorization: 'Bearer xr-nope' },
+    body: BODY,
+  });
   if (unauthorised.status !== 401) throw new Error(`XRouter accepted a bad key (${unauthorised.status})`);
   await sleep(1_500);
   const rowsAtStart = countRequestLogs(services);
@@ -932,15 +1146,13 @@ async function main() {
   report.features = features;
 
   log('closed-loop suite');
-  report.rssIdleMb = { xrouter: rssMb(xrouter.pid), portkey: rssMb(portkey.pid) };
+  const gateways = { floor, xrouter, portkey, litellm };
+  const rssOfGateways = () => Object.fromEntries(Object.entries(gateways).map(([name, g]) => [name, rssMb(g.pid)]));
+  report.rssIdleMb = rssOfGateways();
   const points = await closedLoopSuite(targets);
   report.points = points;
   report.closedLoop = aggregate(points, targets);
-  report.rssAfterLoadMb = {
-    xrouter: rssMb(xrouter.pid),
-    portkey: rssMb(portkey.pid),
-    emulator: rssMb(emulator.child.pid),
-  };
+  report.rssAfterLoadMb = { ...rssOfGateways(), emulator: rssMb(emulator.child.pid) };
   report.xrouterMemory = await nodeMemory(xrouter.url);
 
   // End-to-end usage rows: every XRouter request should become one row (warm-ups included) once the recorder flushed.
@@ -975,6 +1187,13 @@ async function main() {
       },
     },
     {
+      name: 'floor',
+      url: `${floor.url}/paced/v1/chat/completions`,
+      headers: {},
+      body: STREAM_BODY,
+      warmup: { url: `${floor.url}/v1/chat/completions`, headers: {}, body: STREAM_BODY },
+    },
+    {
       name: 'xrouter',
       url: `${xrouter.url}/v1/chat/completions`,
       headers: { authorization: `Bearer ${loadKey}` },
@@ -988,15 +1207,22 @@ async function main() {
     {
       name: 'portkey',
       url: `${portkey.url}/v1/chat/completions`,
-      headers: { ...targets[2].headers, 'x-portkey-custom-host': `${paced.url}/mts/v1` },
+      headers: { ...byName.portkey.headers, 'x-portkey-custom-host': `${paced.url}/mts/v1` },
       body: STREAM_BODY,
-      warmup: { url: `${portkey.url}/v1/chat/completions`, headers: targets[2].headers, body: STREAM_BODY },
+      warmup: { url: `${portkey.url}/v1/chat/completions`, headers: byName.portkey.headers, body: STREAM_BODY },
+    },
+    {
+      name: 'litellm',
+      url: `${litellm.url}/v1/chat/completions`,
+      headers: {},
+      body: JSON.stringify({ ...JSON.parse(STREAM_BODY), model: PACED_MODEL }),
+      warmup: { url: `${litellm.url}/v1/chat/completions`, headers: {}, body: STREAM_BODY },
     },
   ]);
 
   if (SOAK) {
     log(`soak: XRouter at 64 connections for ${P.soakS} s, RSS every ${P.soakSampleS} s`);
-    report.soak = await soak(targets[1]);
+    report.soak = await soak(byName.xrouter);
     log(
       `  soak: ${report.soak.rps} req/s, RSS ${report.soak.rssFirstMinuteMaxMb} → ${report.soak.rssLastMinuteMaxMb} MB`,
     );
@@ -1004,6 +1230,8 @@ async function main() {
 
   log('stopping the gateways; usage-write benchmark (recorder alone, on the gateway core)');
   await stopChild(portkey.child, 'SIGTERM', 5_000);
+  await stopChild(litellm.child, 'SIGTERM', 10_000);
+  await stopChild(floor.child, 'SIGTERM', 5_000);
   await stopChild(xrouter.child, 'SIGTERM', 20_000);
   xrouter = null;
   if (existsSync(join(ROOT, 'dist/libs/usage/src/index.js'))) {
@@ -1062,6 +1290,7 @@ async function main() {
   log(`CPU profile: XRouter under node --cpu-prof at 64 connections for ${P.profileS} s`);
   report.profile = await profileRun(services, configPath, loadKey);
 
+  report.ratios = ratios(report);
   report.targets = evaluateTargets(report);
   report.finishedAt = new Date().toISOString();
   const jsonFile = join(RESULTS, `${stamp}.json`);

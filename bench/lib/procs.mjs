@@ -61,6 +61,7 @@ export function stopChild(child, signal = 'SIGTERM', graceMs = 5_000) {
       children.delete(child);
       return done(child.exitCode);
     }
+    child.stopping = true;
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -73,7 +74,17 @@ export function stopChild(child, signal = 'SIGTERM', graceMs = 5_000) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The shared development PostgreSQL and Redis of this machine: never hand their ports to a bench server.
+const RESERVED_PORTS = new Set([55432, 56379]);
+
 export async function freePort() {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!RESERVED_PORTS.has(port)) return port;
+  }
+}
+
+function anyFreePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);
@@ -106,7 +117,13 @@ export function startChild(command, args, { env, cwd, log = 'ignore', stdout } =
   if (typeof logFd === 'number') closeSync(logFd);
   if (typeof out === 'number' && out !== logFd) closeSync(out);
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  child.once('exit', (code, signal) => {
+    // A child that dies on its own (not stopped by the bench) is said at once, so a later failure has its cause.
+    if (!child.stopping && !cleaned) {
+      process.stderr.write(`[bench] ${args.at(-1)?.slice(0, 120)} (pid ${child.pid}) exited: ${signal ?? code}\n`);
+    }
+    children.delete(child);
+  });
   return child;
 }
 

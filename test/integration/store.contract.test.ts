@@ -314,6 +314,23 @@ describe.each(variants)('%s store contract', (_kind, open) => {
       await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: true });
     });
 
+    it('should count every call of the same frozen checks, and refuse frozen bad checks every time', async () => {
+      const checks = Object.freeze([
+        Object.freeze(window('rl:{k9}:rpm', 3)),
+        Object.freeze(bucket('rl:{k9}:b', 1, 10)),
+      ]);
+      for (const remaining of [2, 1, 0]) {
+        await expect(store.consumeLimits(checks)).resolves.toMatchObject({
+          allowed: true,
+          checks: [{ remaining }, { allowed: true }],
+        });
+      }
+      await expect(store.consumeLimits(checks)).resolves.toMatchObject({ allowed: false });
+      const bad = Object.freeze([Object.freeze(window('{a}:x', 1)), Object.freeze(window('{a}:x', 2))]);
+      await expect(store.consumeLimits(bad)).rejects.toThrow(TypeError);
+      await expect(store.consumeLimits(bad)).rejects.toThrow(TypeError);
+    });
+
     it('should reject keys without one shared {hash tag}, repeated keys and a cost above the burst', async () => {
       await expect(store.consumeLimits([window('a:rpm', 1), window('a:rps', 1)])).rejects.toThrow(TypeError);
       await expect(store.consumeLimits([window('{a}:rpm', 1), window('{b}:rps', 1)])).rejects.toThrow(TypeError);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'xr-';
 
@@ -7,9 +7,12 @@ export function generateApiKeySecret(): string {
   return API_KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** SHA-256 hex of a credential: a fast lookup key, safe because the secret has 256 bits of entropy. */
+/**
+ * SHA-256 hex of a credential: a fast lookup key, safe because the secret has 256 bits of entropy. Once per request:
+ * the one-shot `crypto.hash` skips building a Hash object (same digest).
+ */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** What lists may show of a key: `xr-AbCd1234`. */

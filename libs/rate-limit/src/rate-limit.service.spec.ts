@@ -12,7 +12,7 @@ import {
   LocalLimits,
 } from '@xrouter/store';
 import type { RateLimitFailMode, RateLimitSettings } from './rate-limit.config';
-import { RateLimitService } from './rate-limit.service';
+import { limitPlan, RateLimitService } from './rate-limit.service';
 
 /** The in-process store, with a switch that makes every call fail like an unreachable Redis. */
 class SwitchableStore extends MemoryStore {
@@ -96,6 +96,37 @@ describe('RateLimitService', () => {
     expect(refusal.retryAfterMs).toBeGreaterThan(59_000);
     expect(refusal.headers).toMatchObject({ 'x-ratelimit-limit-requests': '2', 'x-ratelimit-remaining-requests': '0' });
     await expect(counted('rateLimitRejections')).resolves.toEqual({ requests: 1 });
+  });
+
+  it('should plan a principal once and ask the store with the same frozen checks on every request', async () => {
+    const consume = jest.spyOn(store, 'consumeLimits');
+    const limiter = service('local', { perSecond: { ratePerSec: 1_000, burst: 1_000 } });
+    const caller = principal({ rpmLimit: 10 });
+    await limiter.check(caller);
+    await limiter.check(caller);
+    const [[first], [second]] = consume.mock.calls;
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.every((check) => Object.isFrozen(check))).toBe(true);
+    expect(first.map((check) => check.key)).toEqual(['rl:{key-1}:rpm', 'rl:{key-1}:burst', 'rl:{key-1}:tpm']);
+    // A changed key comes back from the credential cache as a new principal: planned afresh (its new limit of 1
+    // is already used up by the two requests above).
+    await expect(limiter.check(principal({ rpmLimit: 1 }))).rejects.toMatchObject({
+      code: ErrorCode.RATE_LIMITED,
+      headers: expect.objectContaining({ 'x-ratelimit-limit-requests': '1' }) as unknown,
+    });
+    expect(consume.mock.calls[2][0]).not.toBe(first);
+  });
+
+  it('should plan as the policy does, pools and their TPM keys included', () => {
+    const settings = { defaultRpm: null, defaultTpm: 500, perSecond: null } as unknown as RateLimitSettings;
+    const plan = limitPlan(
+      principal({ credentialId: 'child', issuers: [{ id: 'root', rpmLimit: 7, tpmLimit: null }] as never }),
+      settings,
+    );
+    expect(plan.planned.map((p) => p.name)).toEqual(['rpm', 'tpm', 'pool_rpm', 'pool_tpm']);
+    expect(plan.checks).toEqual(plan.planned.map((p) => p.check));
+    expect(plan.tpmKeys).toEqual(['rl:{root}:tpm', 'rl:{root}:child:tpm']);
   });
 
   it('should send no headers and call no store when no limit applies', async () => {

@@ -7,6 +7,7 @@ import {
   STORE,
   StoreOutageLog,
   StoreUnavailableError,
+  type LimitCheck,
   type LimitsResult,
   type Store,
 } from '@xrouter/store';
@@ -20,6 +21,8 @@ import {
   planChecks,
   rateLimitKeys,
   type EffectiveLimits,
+  type LimitPool,
+  type PlannedCheck,
 } from './rate-limit.policy';
 
 /** The metric label of rate-limit store failures (`xrouter_store_errors_total{operation="rate_limit"}`). */
@@ -45,6 +48,42 @@ export function localShare(limits: EffectiveLimits, local: Pick<LocalLimits, 'sh
   };
 }
 
+/**
+ * What {@link RateLimitService} asks the store for one principal: its limits, pools, planned checks and TPM keys. All
+ * are pure in the principal and the settings, and the credential cache hands out the same principal object for as
+ * long as it holds the entry, so they are worked out once per principal object instead of on every request. Frozen:
+ * every request reads the same arrays.
+ */
+export interface LimitPlan {
+  readonly limits: EffectiveLimits;
+  readonly pools: readonly LimitPool[];
+  readonly tag: string;
+  readonly planned: readonly PlannedCheck[];
+  /** `planned`'s store checks, in order: what `consumeLimits` is given. */
+  readonly checks: readonly LimitCheck[];
+  /** The TPM windows a finished call's tokens are added to (its pools', then its own). */
+  readonly tpmKeys: readonly string[];
+}
+
+/** The plan of one principal under these settings (see {@link LimitPlan}). */
+export function limitPlan(principal: Principal, settings: RateLimitSettings): LimitPlan {
+  const limits = effectiveLimits(principal, settings);
+  const tag = limitTag(principal);
+  const pools = limitPools(principal, settings);
+  const planned = planChecks(principal.credentialId, limits, pools, tag);
+  const tpmKeys = pools.filter((pool) => pool.tpm !== null).map((pool) => rateLimitKeys(pool.id, tag).tpm);
+  if (limits.tpm !== null) tpmKeys.push(rateLimitKeys(principal.credentialId, tag).tpm);
+  for (const p of planned) Object.freeze(p.check);
+  return Object.freeze({
+    limits,
+    pools: Object.freeze(pools),
+    tag,
+    planned: Object.freeze(planned),
+    checks: Object.freeze(planned.map((p) => p.check)),
+    tpmKeys: Object.freeze(tpmKeys),
+  });
+}
+
 /** Charges gathered for the next write, and the promise every one of them resolves with once it is written. */
 interface ChargeBatch {
   written: Promise<void>;
@@ -68,6 +107,8 @@ export class RateLimitService implements OnApplicationShutdown {
   private batch: ChargeBatch | null = null;
   /** Batches still on their way to the store; shutdown waits for them (the store closes after this module). */
   private readonly charging = new Set<Promise<void>>();
+  /** Plans per principal object; an entry goes when the credential cache lets go of its principal. */
+  private readonly plans = new WeakMap<Principal, LimitPlan>();
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -91,14 +132,12 @@ export class RateLimitService implements OnApplicationShutdown {
    * `Retry-After` and the same headers) when a limit refuses, or a 503 when the store is down in closed mode.
    */
   async check(principal: Principal): Promise<Record<string, string>> {
-    let limits = effectiveLimits(principal, this.settings);
-    const tag = limitTag(principal);
-    let pools = limitPools(principal, this.settings);
-    let planned = planChecks(principal.credentialId, limits, pools, tag);
+    const plan = this.plan(principal);
+    let { limits, planned } = plan;
     if (planned.length === 0) return {};
     let result: LimitsResult;
     try {
-      result = await this.store.consumeLimits(planned.map((p) => p.check));
+      result = await this.store.consumeLimits(plan.checks);
       this.outage.answered();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
@@ -111,12 +150,12 @@ export class RateLimitService implements OnApplicationShutdown {
         );
       }
       limits = localShare(limits, this.local);
-      pools = pools.map((pool) => ({
+      const pools = plan.pools.map((pool) => ({
         id: pool.id,
         rpm: pool.rpm === null ? null : this.local.shareOf(pool.rpm),
         tpm: pool.tpm === null ? null : this.local.shareOf(pool.tpm),
       }));
-      planned = planChecks(principal.credentialId, limits, pools, tag);
+      planned = planChecks(principal.credentialId, limits, pools, plan.tag);
       result = await this.local.consumeLimits(planned.map((p) => p.check));
     }
     const decision = decide(planned, limits, result);
@@ -135,17 +174,21 @@ export class RateLimitService implements OnApplicationShutdown {
    * is counted and logged once per outage, and those tokens are lost (the limit errs on the generous side).
    */
   charge(principal: Principal, totalTokens: number): Promise<void> {
-    const { tpm } = effectiveLimits(principal, this.settings);
-    const tag = limitTag(principal);
-    const keys = limitPools(principal, this.settings)
-      .filter((pool) => pool.tpm !== null)
-      .map((pool) => rateLimitKeys(pool.id, tag).tpm);
-    if (tpm !== null) keys.push(rateLimitKeys(principal.credentialId, tag).tpm);
+    const keys = this.plan(principal).tpmKeys;
     const tokens = Math.ceil(totalTokens);
     if (keys.length === 0 || !Number.isSafeInteger(tokens) || tokens <= 0) return Promise.resolve();
     for (const key of keys) this.pendingTokens.set(key, (this.pendingTokens.get(key) ?? 0) + tokens);
     this.batch ??= this.startBatch();
     return this.batch.written;
+  }
+
+  private plan(principal: Principal): LimitPlan {
+    let plan = this.plans.get(principal);
+    if (!plan) {
+      plan = limitPlan(principal, this.settings);
+      this.plans.set(principal, plan);
+    }
+    return plan;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -220,6 +220,12 @@ interface ChannelSubscriptions {
  * Fail fast: commands issued during the very first connection attempt wait for it; afterwards the offline queue is
  * off, so while Redis is unreachable every call rejects at once with {@link StoreUnavailableError}.
  */
+/** One consumeLimits call as the script takes it. */
+interface LimitsCall {
+  keys: string[];
+  args: Array<string | number>;
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly logger = new Logger('Store');
@@ -227,6 +233,8 @@ export class RedisStore implements Store {
   private readonly client: RedisClient;
   private subscriber: RedisClient | null = null;
   private readonly channels = new Map<string, ChannelSubscriptions>();
+  /** consumeLimits' encoded calls per frozen checks array (see `limitsCall`). */
+  private readonly limitsCalls = new WeakMap<readonly LimitCheck[], LimitsCall>();
   private closed = false;
 
   constructor(createClient: RedisClientFactory, options: RedisStoreOptions = {}) {
@@ -284,18 +292,7 @@ export class RedisStore implements Store {
   }
 
   async consumeLimits(checks: readonly LimitCheck[]): Promise<LimitsResult> {
-    assertLimitChecks(checks);
-    const keys = checks.map((check) => this.prefix + check.key);
-    const args = checks.flatMap((check): Array<string | number> => {
-      switch (check.type) {
-        case 'window':
-          return ['window', check.cost, check.limit, toTtlMs(check.windowMs, 'windowMs')];
-        case 'bucket':
-          return ['bucket', check.cost, check.ratePerSec, check.burst];
-        case 'cap':
-          return ['cap', check.limit, 0, 0];
-      }
-    });
+    const { keys, args } = this.limitsCall(checks);
     const reply = toIntegers(
       await this.call('consumeLimits', () => CONSUME_LIMITS.run(this.client, keys, args)),
       1 + 4 * checks.length,
@@ -309,6 +306,31 @@ export class RedisStore implements Store {
         retryAfterMs: reply[4 + 4 * i],
       })),
     };
+  }
+
+  /**
+   * The script's KEYS and ARGV for these checks, checked first. A caller that asks with the same frozen checks on every
+   * request (the rate limiter plans once per credential) has them checked and encoded once: frozen, they cannot have
+   * changed since.
+   */
+  private limitsCall(checks: readonly LimitCheck[]): LimitsCall {
+    const known = this.limitsCalls.get(checks);
+    if (known) return known;
+    assertLimitChecks(checks);
+    const keys = checks.map((check) => this.prefix + check.key);
+    const args = checks.flatMap((check): Array<string | number> => {
+      switch (check.type) {
+        case 'window':
+          return ['window', check.cost, check.limit, toTtlMs(check.windowMs, 'windowMs')];
+        case 'bucket':
+          return ['bucket', check.cost, check.ratePerSec, check.burst];
+        case 'cap':
+          return ['cap', check.limit, 0, 0];
+      }
+    });
+    const call = { keys, args };
+    if (Object.isFrozen(checks) && checks.every((check) => Object.isFrozen(check))) this.limitsCalls.set(checks, call);
+    return call;
   }
 
   async publish(channel: string, message: string): Promise<void> {

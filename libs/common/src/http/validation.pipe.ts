@@ -1,6 +1,7 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code';
 import { GatewayError } from '../errors/gateway.error';
+import { memoizeValidationMetadata } from './validation-metadata.cache';
 
 /** `messages[0].role` from the nested ValidationError tree, the way OpenAI names `param`. */
 function firstViolation(errors: ValidationError[], prefix = ''): { param: string; message: string } | null {
@@ -23,7 +24,8 @@ function firstViolation(errors: ValidationError[], prefix = ''): { param: string
 /**
  * The app's one validation pipe: a body validated against a DTO class must be a JSON object when there is one (an
  * array or a string is a 400 saying so, not a list of missing fields), and failures become one 400 naming the first bad
- * field, in OpenAI's style.
+ * field, in OpenAI's style. The rules of each DTO are looked up once, not on every call
+ * ({@link memoizeValidationMetadata}).
  */
 class GatewayValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -39,6 +41,7 @@ function isJsonObject(value: unknown): boolean {
 }
 
 export function createValidationPipe(): ValidationPipe {
+  memoizeValidationMetadata();
   return new GatewayValidationPipe({
     transform: true,
     whitelist: false,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Level, type Logger, type LoggerOptions } from 'pino';
+import { LineBatcher, type LineSink } from './line-batcher';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
@@ -63,19 +64,32 @@ export interface GatewayLoggers {
 }
 
 /**
- * The process's loggers on one stdout stream. Writes are asynchronous (sonic-boom, `sync: false`): a line is queued
- * and written by the event loop, so under load the lines of many requests leave in one `write(2)` while the previous
- * write is in flight, and pino flushes what is queued when the process exits. (Holding lines back for a minimum
- * size, `minLength`, measured slower: see bench/README.md.) `pretty` pipes through pino-pretty (development).
+ * The process's loggers on one stdout stream. Writes are asynchronous (sonic-boom, `sync: false`): the event loop
+ * never waits for stdout, and pino flushes what is queued when the process exits. Lines are gathered for a few
+ * milliseconds first ({@link LineBatcher}), so the lines of many requests leave in one `write(2)` instead of one
+ * thread-pool trip each. `pretty` pipes through pino-pretty (development).
  */
 export function createLoggers(settings: LoggerSettings): GatewayLoggers {
   const destination = settings.pretty
     ? pino.transport({ target: 'pino-pretty', options: { singleLine: true } })
-    : pino.destination({ dest: 1, sync: false });
+    : batched(pino.destination({ dest: 1, sync: false }));
   return {
     app: pino(rootLoggerOptions(settings), destination),
     requests: pino({ level: settings.level }, destination),
   };
+}
+
+/** A batcher in front of the destination, emptied on exit (pino's own exit flush has run by then: sync it again). */
+function batched(destination: LineSink): LineBatcher {
+  const batcher = new LineBatcher(destination);
+  process.once('exit', () => {
+    try {
+      batcher.flushSync();
+    } catch {
+      // stdout is gone (a closed pipe): nothing can be written any more
+    }
+  });
+  return batcher;
 }
 
 /** The level of a request's log line: server failures are errors, client errors warnings. */

@@ -27,6 +27,9 @@ export interface UpstreamResponse {
 
 const KEEP_ALIVE_MS = 30_000;
 
+/** Parsed upstream URLs kept at most (they come from the routing config: a handful per provider). */
+const MAX_PARSED_URLS = 1_000;
+
 /**
  * The gateway's only HTTP client to upstreams: one undici Pool per (provider, origin), keep-alive, a per-provider
  * CA bundle added to Node's roots (never a global TLS opt-out). Non-2xx answers become GatewayErrors here, so every
@@ -35,6 +38,8 @@ const KEEP_ALIVE_MS = 30_000;
 @Injectable()
 export class UpstreamHttpClient implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
+  /** origin + path per absolute URL: the same few URLs are parsed on every request otherwise. */
+  private readonly parsed = new Map<string, { origin: string; path: string }>();
 
   constructor(@Inject(PROVIDERS_OPTIONS) private readonly options: ProvidersModuleOptions) {}
 
@@ -61,12 +66,12 @@ export class UpstreamHttpClient implements OnApplicationShutdown {
 
   /** Sends a request; resolves on a 2xx with the body still unread; rejects with a GatewayError otherwise. */
   async send(provider: ProviderConfig, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const url = new URL(request.url);
+    const url = this.parse(request.url);
     let response: Dispatcher.ResponseData;
     try {
       response = await this.pool(provider, url.origin).request({
         method: request.method,
-        path: url.pathname + url.search,
+        path: url.path,
         headers: request.headers,
         body: request.body,
         signal: request.signal,
@@ -80,6 +85,17 @@ export class UpstreamHttpClient implements OnApplicationShutdown {
     }
     const text = await response.body.text().catch(() => '');
     throw upstreamHttpError(provider.id, response.statusCode, text, response.headers);
+  }
+
+  private parse(absolute: string): { origin: string; path: string } {
+    let found = this.parsed.get(absolute);
+    if (!found) {
+      const url = new URL(absolute);
+      found = { origin: url.origin, path: url.pathname + url.search };
+      if (this.parsed.size >= MAX_PARSED_URLS) this.parsed.clear();
+      this.parsed.set(absolute, found);
+    }
+    return found;
   }
 
   /** Sends a request and parses a JSON answer. */
