@@ -3,17 +3,21 @@ import { permitsModel, type Principal } from '@xrouter/auth';
 import {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionRequest,
   EmbeddingResponse,
   ErrorCode,
   GatewayError,
   ModelList,
   ModelObject,
+  TextCompletion,
 } from '@xrouter/common';
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
-import { CallPipeline, type BilledOutcome } from './call-pipeline';
-import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { sumRub } from '@xrouter/usage';
+import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
+import type { CompletionRequestDto } from './dto/completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
 import type { CallerContext } from './request-context';
+import { planCompletion, toTextCompletion, toTextCompletionChunks } from './legacy-completions';
 import { promptText } from './request-usage';
 
 export type { BilledOutcome } from './call-pipeline';
@@ -47,8 +51,11 @@ export class OpenAiGatewayService {
     private readonly calls: CallPipeline,
   ) {}
 
-  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
-    const call = await this.calls.admit(caller, body.model, 'chat', false);
+  async chat(body: ChatCompletionRequest, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
+    return this.routeChat(await this.calls.admit(caller, body.model, 'chat', false), body);
+  }
+
+  private routeChat(call: AdmittedCall, body: ChatCompletionRequest): Promise<BilledOutcome<ChatCompletion>> {
     return this.calls.complete(
       call,
       (options) => this.routing.chat({ ...body, stream: false }, options),
@@ -57,7 +64,7 @@ export class OpenAiGatewayService {
   }
 
   async chatStream(
-    body: ChatCompletionRequestDto,
+    body: ChatCompletionRequest,
     caller: CallerContext,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
     const call = await this.calls.admit(caller, body.model, 'chat', true);
@@ -66,6 +73,38 @@ export class OpenAiGatewayService {
       (options) => this.routing.chatStream({ ...body, stream: true }, options),
       () => promptText(body.messages),
     );
+  }
+
+  /**
+   * `POST /v1/completions` (legacy): one chat call per choice (`legacy-completions.ts`), each admitted — all before
+   * any is routed, so a refusal sends nothing upstream — then routed concurrently and settled on its own (a usage row
+   * each, under the one request id). The answer costs the sum of its calls.
+   */
+  async completion(body: CompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<TextCompletion>> {
+    const plan = planCompletion(body);
+    const admitted: AdmittedCall[] = [];
+    for (const request of plan.calls) admitted.push(await this.calls.admit(caller, request.model, 'chat', false));
+    const answers = await Promise.all(admitted.map((call, i) => this.routeChat(call, plan.calls[i])));
+    return {
+      ...answers[0],
+      value: toTextCompletion(
+        plan,
+        answers.map((answer) => answer.value),
+        `cmpl-${caller.requestId}`,
+      ),
+      attempts: Math.max(...answers.map((answer) => answer.attempts)),
+      costRub: sumRub(answers.map((answer) => answer.costRub)),
+    };
+  }
+
+  /** `POST /v1/completions` with `stream: true`: one choice, its chat stream as `text_completion` chunks. */
+  async completionStream(
+    body: CompletionRequestDto,
+    caller: CallerContext,
+  ): Promise<RouteOutcome<AsyncIterable<TextCompletion>>> {
+    const plan = planCompletion(body);
+    const outcome = await this.chatStream(plan.calls[0], caller);
+    return { ...outcome, value: toTextCompletionChunks(plan, outcome.value, `cmpl-${caller.requestId}`) };
   }
 
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {

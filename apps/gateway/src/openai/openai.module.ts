@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@xrouter/auth';
 import { UsageModule } from '@xrouter/usage';
 import { CallPipeline } from './call-pipeline';
-import { ChatCompletionsController, EmbeddingsController } from './llm.controllers';
+import { ChatCompletionsController, CompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
 
@@ -12,7 +12,7 @@ import { OpenAiGatewayService } from './openai-gateway.service';
  */
 @Module({
   imports: [AuthModule, UsageModule],
-  controllers: [ChatCompletionsController, EmbeddingsController, ModelsController],
+  controllers: [ChatCompletionsController, CompletionsController, EmbeddingsController, ModelsController],
   providers: [CallPipeline, OpenAiGatewayService],
 })
 export class OpenAiModule {}
