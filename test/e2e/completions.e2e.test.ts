@@ -111,4 +111,14 @@ describe('POST /v1/completions (legacy) end to end', () => {
       status: 404,
     });
   });
+
+  it('should retrieve every listed model and a direct provider/model id that chat accepts', async () => {
+    for (const model of (await client.models.list()).data) {
+      expect(await client.models.retrieve(model.id)).toEqual(model);
+    }
+    const direct = 'mts/qwen2.5-72b-instruct';
+    expect(await client.models.retrieve(direct)).toMatchObject({ id: direct, owned_by: 'emulator' });
+    expect((await client.completions.create({ model: direct, prompt: 'hi' })).choices[0].text).toBe(ANSWER('hi'));
+    await expect(client.models.retrieve('mts/unpriced-model')).rejects.toMatchObject({ status: 404 });
+  });
 });

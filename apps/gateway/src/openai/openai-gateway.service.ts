@@ -11,7 +11,7 @@ import {
   ModelObject,
   TextCompletion,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
+import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogModel } from '@xrouter/routing';
 import { sumRub } from '@xrouter/usage';
 import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
 import type { CompletionRequestDto } from './dto/completion-request.dto';
@@ -126,14 +126,30 @@ export class OpenAiGatewayService {
     return { object: 'list', data };
   }
 
+  /**
+   * One model by any id chat accepts: a listed name or alias, or a direct `provider/model` that resolves (a priced
+   * upstream model of a configured provider). Anything else, or a model the credential may not use, is a 404.
+   */
   getModel(principal: Principal, id: string): ModelObject {
-    const model = this.listModels(principal).data.find((m) => m.id === id);
-    if (!model) {
+    const listed = this.listModels(principal).data.find((m) => m.id === id);
+    if (listed) return listed;
+    const direct = permitsModel(principal, id) ? this.resolveQuietly(id) : undefined;
+    if (!direct) {
       throw new GatewayError(
         ErrorCode.MODEL_NOT_FOUND,
         `The model '${id}' does not exist or you do not have access to it`,
       );
     }
-    return model;
+    return { id, object: 'model', created: STARTED_AT, owned_by: direct.ownedBy };
+  }
+
+  /** The catalog's model, or undefined where a call would be refused (an unpriced direct model is a 400 there). */
+  private resolveQuietly(id: string): CatalogModel | undefined {
+    try {
+      return this.catalog.resolve(id);
+    } catch (error) {
+      if (error instanceof GatewayError) return undefined;
+      throw error;
+    }
   }
 }
