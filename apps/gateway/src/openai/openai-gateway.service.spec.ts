@@ -2,6 +2,7 @@ import type { Principal } from '@xrouter/auth';
 import { ErrorCode } from '@xrouter/common';
 import { parseRoutingConfig } from '@xrouter/config';
 import { ModelCatalog, type RoutingService } from '@xrouter/routing';
+import type { AnswerCache } from './answer-cache';
 import type { CallPipeline } from './call-pipeline';
 import { OpenAiGatewayService, toBase64Embeddings } from './openai-gateway.service';
 
@@ -39,7 +40,7 @@ models:
       {},
     ),
   );
-  const service = new OpenAiGatewayService({} as RoutingService, catalog, {} as CallPipeline);
+  const service = new OpenAiGatewayService({} as RoutingService, catalog, {} as CallPipeline, {} as AnswerCache);
   const principal = (allowedModels: string[] | null): Principal => ({
     kind: 'api_key',
     credentialId: 'k',

@@ -13,6 +13,7 @@ import {
 } from '@xrouter/common';
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogModel } from '@xrouter/routing';
 import { sumRub } from '@xrouter/usage';
+import { AnswerCache } from './answer-cache';
 import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
 import type { CompletionRequestDto } from './dto/completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
@@ -49,17 +50,25 @@ export class OpenAiGatewayService {
     private readonly routing: RoutingService,
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly calls: CallPipeline,
+    private readonly answers: AnswerCache,
   ) {}
 
   async chat(body: ChatCompletionRequest, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
-    return this.routeChat(await this.calls.admit(caller, body.model, 'chat', false), body);
+    return this.routeChat(await this.calls.admit(caller, body.model, 'chat', false), body, caller);
   }
 
-  private routeChat(call: AdmittedCall, body: ChatCompletionRequest): Promise<BilledOutcome<ChatCompletion>> {
+  /** A non-streamed chat call, from the answer cache when the caller asked for it (`answer-cache.ts`). */
+  private routeChat(
+    call: AdmittedCall,
+    body: ChatCompletionRequest,
+    caller: CallerContext,
+  ): Promise<BilledOutcome<ChatCompletion>> {
+    const request = { ...body, stream: false };
     return this.calls.complete(
       call,
-      (options) => this.routing.chat({ ...body, stream: false }, options),
+      (options) => this.routing.chat(request, options),
       (value) => value.usage,
+      this.answers.keyFor(caller, request),
     );
   }
 
@@ -84,7 +93,7 @@ export class OpenAiGatewayService {
     const plan = planCompletion(body);
     const admitted: AdmittedCall[] = [];
     for (const request of plan.calls) admitted.push(await this.calls.admit(caller, request.model, 'chat', false));
-    const answers = await Promise.all(admitted.map((call, i) => this.routeChat(call, plan.calls[i])));
+    const answers = await Promise.all(admitted.map((call, i) => this.routeChat(call, plan.calls[i], caller)));
     return {
       ...answers[0],
       value: toTextCompletion(
@@ -94,6 +103,8 @@ export class OpenAiGatewayService {
       ),
       attempts: Math.max(...answers.map((answer) => answer.attempts)),
       costRub: sumRub(answers.map((answer) => answer.costRub)),
+      // A hit only when every choice came from the cache.
+      cache: answers[0].cache && (answers.every((answer) => answer.cache === 'hit') ? 'hit' : 'miss'),
     };
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@xrouter/auth';
 import { UsageModule } from '@xrouter/usage';
+import { AnswerCache } from './answer-cache';
 import { CallPipeline } from './call-pipeline';
 import { ChatCompletionsController, CompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
@@ -13,6 +14,6 @@ import { OpenAiGatewayService } from './openai-gateway.service';
 @Module({
   imports: [AuthModule, UsageModule],
   controllers: [ChatCompletionsController, CompletionsController, EmbeddingsController, ModelsController],
-  providers: [CallPipeline, OpenAiGatewayService],
+  providers: [AnswerCache, CallPipeline, OpenAiGatewayService],
 })
 export class OpenAiModule {}
