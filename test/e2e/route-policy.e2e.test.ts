@@ -28,6 +28,7 @@ const ROUTES: Record<string, Policy> = {
   'POST /oauth/revoke': 'public',
 
   'POST /v1/chat/completions': ['chat'],
+  'POST /v1/completions': ['chat'],
   'POST /v1/embeddings': ['embeddings'],
   'GET /v1/models': [],
   'GET /v1/models/*id': [],
@@ -60,7 +61,7 @@ const ROUTES: Record<string, Policy> = {
 };
 
 /** The routes served ahead of express by the fast dispatcher (the rest go through express and Nest). */
-const FAST = ['POST /v1/chat/completions', 'POST /v1/embeddings'];
+const FAST = ['POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings'];
 
 interface DeclaredRoute {
   method: string;

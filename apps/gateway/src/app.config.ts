@@ -33,6 +33,7 @@ class AppEnv {
   @IsOptional() @IsInt() @Min(1) HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
   @IsOptional() @IsString() XROUTER_CONFIG?: string;
   @IsOptional() @IsBoolean() FAST_ROUTES?: boolean;
+  @IsOptional() @IsInt() @Min(1) ANSWER_CACHE_TTL_MS?: number;
   @IsOptional()
   @Matches(/^(true|false|\d+|[\w.:/,\s-]+)$/, {
     message: 'TRUST_PROXY must be true, false, a hop count, or addresses/subnets such as loopback, 10.0.0.0/8',
@@ -73,6 +74,8 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
    */
   fastRoutes: env.FAST_ROUTES ?? true,
   trustProxy: trustProxySetting(env.TRUST_PROXY),
+  /** How long a cached answer is served (`answer-cache.ts`): one hour unless set. */
+  answerCacheTtlMs: env.ANSWER_CACHE_TTL_MS ?? 3_600_000,
   /** Slow or idle clients must not hold sockets: node:http answers 408 and closes when these run out. */
   http: {
     /** From the connection (or the previous request) to the end of the request headers. */

@@ -21,6 +21,7 @@ interface ChainRow {
   revoked_at: Date | null;
   monthly_token_budget: string | null;
   monthly_budget_rub: string | null;
+  answer_cache: boolean;
   depth: number;
   role: Role;
   user_disabled_at: Date | null;
@@ -63,11 +64,13 @@ export class ApiKeyResolver implements CredentialResolver {
     const chain = await this.dataSource.query<ChainRow[]>(
       `WITH RECURSIVE chain AS (
          SELECT k.id, k.user_id, k.parent_key_id, k.parent_token_id, k.scopes, k.allowed_models, k.rpm_limit,
-                k.tpm_limit, k.expires_at, k.revoked_at, k.monthly_token_budget, k.monthly_budget_rub, 0 AS depth
+                k.tpm_limit, k.expires_at, k.revoked_at, k.monthly_token_budget, k.monthly_budget_rub, k.answer_cache,
+                0 AS depth
            FROM api_keys k WHERE k.secret_hash = $1
          UNION ALL
          SELECT p.id, p.user_id, p.parent_key_id, p.parent_token_id, p.scopes, p.allowed_models, p.rpm_limit,
-                p.tpm_limit, p.expires_at, p.revoked_at, p.monthly_token_budget, p.monthly_budget_rub, c.depth + 1
+                p.tpm_limit, p.expires_at, p.revoked_at, p.monthly_token_budget, p.monthly_budget_rub, p.answer_cache,
+                c.depth + 1
            FROM api_keys p JOIN chain c ON p.id = c.parent_key_id
           WHERE c.depth < $2
        )
@@ -104,7 +107,15 @@ export class ApiKeyResolver implements CredentialResolver {
     const issuers = chain
       .slice(0, -1)
       .map((link) => ({ id: link.id, rpmLimit: link.rpm_limit, tpmLimit: link.tpm_limit }));
-    return { kind: 'api_key', credentialId: key.id, userId: key.user_id, ...authority, budgets, issuers };
+    return {
+      kind: 'api_key',
+      credentialId: key.id,
+      userId: key.user_id,
+      ...authority,
+      budgets,
+      issuers,
+      answerCache: key.answer_cache,
+    };
   }
 
   /**

@@ -28,6 +28,8 @@ export interface Principal extends Authority {
    * limits are one pool for the key and every key it made, like its budget.
    */
   readonly issuers: readonly IssuingKey[];
+  /** The key's `cache` setting: identical non-streamed requests answered from the answer cache (never OAuth). */
+  readonly answerCache?: boolean;
 }
 
 /** A budget from the two nullable columns, or null when neither is set. */

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { ErrorCode, GatewayError, type BudgetSubject, type MonthlyBudget } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { STORE, StoreOutageLog, StoreUnavailableError, type Store } from '@xrouter/store';
-import { formatNanos } from './pricing';
+import { formatNanos, rubToNanos } from './pricing';
 import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
 
 export interface BudgetStatus {
@@ -21,13 +21,6 @@ interface Spend {
   nanos: bigint;
 }
 
-const NANOS_PER_RUB = 1_000_000_000n;
-
-function toNanos(rub: string): bigint {
-  const [whole, fraction = ''] = rub.split('.');
-  return BigInt(whole) * NANOS_PER_RUB + BigInt((fraction + '000000000').slice(0, 9));
-}
-
 export function monthOf(date: Date): { label: string; start: Date } {
   const start = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1));
   return { label: start.toISOString().slice(0, 7), start };
@@ -42,7 +35,8 @@ const MAX_REMEMBERED = 100_000;
 /** Whether `spend` has used up `limit` on either axis. */
 function exhausted(limit: MonthlyBudget, spend: Spend): boolean {
   return (
-    (limit.tokens !== null && spend.tokens >= limit.tokens) || (limit.rub !== null && spend.nanos >= toNanos(limit.rub))
+    (limit.tokens !== null && spend.tokens >= limit.tokens) ||
+    (limit.rub !== null && spend.nanos >= rubToNanos(limit.rub))
   );
 }
 
@@ -96,7 +90,7 @@ export class BudgetService {
     if (limited.length === 0) return;
     const statuses = await Promise.all(limited.map((s) => this.status(s)));
     for (const status of statuses) {
-      const spend = { tokens: status.tokens.spent, nanos: toNanos(status.rub.spent) };
+      const spend = { tokens: status.tokens.spent, nanos: rubToNanos(status.rub.spent) };
       if (exhausted({ tokens: status.tokens.limit, rub: status.rub.limit }, spend)) {
         this.metrics?.budgetRejections.inc({ scope: status.scope });
         const what =
@@ -119,7 +113,7 @@ export class BudgetService {
     at = new Date(),
   ): void {
     const { label } = monthOf(at);
-    const nanos = toNanos(costRub);
+    const nanos = rubToNanos(costRub);
     for (const subject of subjects) {
       const remembered = this.known.get(this.key(subject, label, 'seeded'));
       if (remembered) {

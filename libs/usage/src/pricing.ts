@@ -26,6 +26,19 @@ function tokens(count: number): bigint {
   return Number.isFinite(count) && count > 0 ? BigInt(Math.trunc(count)) : 0n;
 }
 
+const NANOS_PER_RUB = 1_000_000_000n;
+
+/** A non-negative RUB amount (a decimal string, as the API and the columns hold it) in nano-roubles (10⁻⁹ RUB). */
+export function rubToNanos(rub: string): bigint {
+  const [whole, fraction = ''] = rub.split('.');
+  return BigInt(whole) * NANOS_PER_RUB + BigInt((fraction + '000000000').slice(0, COST_SCALE));
+}
+
+/** The sum of costs, exact, as a decimal string with 9 fractional digits. */
+export function sumRub(costs: readonly string[]): string {
+  return formatNanos(costs.reduce((total, cost) => total + rubToNanos(cost), 0n));
+}
+
 /** `nanos` (10⁻⁹ RUB) as a decimal string with exactly 9 fractional digits. */
 export function formatNanos(nanos: bigint): string {
   const sign = nanos < 0n ? '-' : '';

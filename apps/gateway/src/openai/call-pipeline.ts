@@ -3,18 +3,30 @@ import { permitsModel } from '@xrouter/auth';
 import { clientClosed, ErrorCode, GatewayError, type ChatCompletionChunk, type Usage } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
-import { RoutingService, type CatalogTarget, type RouteOptions, type RouteOutcome } from '@xrouter/routing';
+import {
+  RoutingService,
+  type CatalogModel,
+  type CatalogTarget,
+  type RouteOptions,
+  type RouteOutcome,
+} from '@xrouter/routing';
 import { BudgetService, costRub, UsageRecorder } from '@xrouter/usage';
+import { AnswerCache } from './answer-cache';
 import { estimateTokens, failureOf, usageEntry, watchStream, type UsageDraft } from './request-usage';
 import type { CallerContext } from './request-context';
 
 /** A call that was admitted: what its usage row will say, and how the router is to treat it. */
 export interface AdmittedCall extends UsageDraft {
   options: RouteOptions;
+  /** The model as the catalog resolved it at admission. */
+  resolved?: CatalogModel;
 }
 
-/** A non-streamed answer with what it cost (RUB, exact decimal string): the client sees it in a header. */
-export type BilledOutcome<T> = RouteOutcome<T> & { costRub: string };
+/**
+ * A non-streamed answer with what it cost (RUB, exact decimal string): the client sees it in a header; and, when the
+ * answer cache was asked, whether the answer came from it (`hit`) or was stored in it (`miss`).
+ */
+export type BilledOutcome<T> = RouteOutcome<T> & { costRub: string; cache?: 'hit' | 'miss' };
 
 /** The cost of a request at the price of the deployment that served it (a fallback is billed at its own price). */
 function priceOf(target: CatalogTarget, usage: Usage | null | undefined): string {
@@ -42,6 +54,7 @@ export class CallPipeline {
     private readonly rateLimits: RateLimitService,
     private readonly metrics: XRouterMetrics,
     private readonly budgets: BudgetService,
+    private readonly answers: AnswerCache,
   ) {}
 
   /** May this caller make this call now; a refusal is settled (a usage row) before it is thrown. */
@@ -67,7 +80,7 @@ export class CallPipeline {
           { param: 'model' },
         );
       }
-      this.routing.resolve(model, kind);
+      call.resolved = this.routing.resolve(model, kind);
       await this.budgets.assertWithin(caller.principal.budgets);
     } catch (error) {
       this.settleFailure(call, error);
@@ -76,12 +89,29 @@ export class CallPipeline {
     return call;
   }
 
-  /** Routes an admitted call whose answer is complete before it is sent, and settles it either way. */
+  /**
+   * Routes an admitted call whose answer is complete before it is sent, and settles it either way. With a `cacheKey`
+   * (`AnswerCache.keyFor`) an answer stored under it is served instead, with no upstream call: its usage row says
+   * provider `cache`, at no tokens and no cost, and nothing is charged to the token window or a budget (the request
+   * itself was counted by the rate limit at the door); an answer routed is stored under it.
+   */
   async complete<T>(
     call: AdmittedCall,
     route: (options: RouteOptions) => Promise<RouteOutcome<T>>,
     usageOf: (value: T) => Usage | null | undefined,
+    cacheKey: string | null = null,
   ): Promise<BilledOutcome<T>> {
+    const cached = cacheKey === null ? null : await this.answers.get<T>(cacheKey);
+    const model = call.resolved;
+    if (cached && model) {
+      const target = model.deployments.find((d) => d.key === cached.target) ?? model.deployments[0];
+      this.usage.record({
+        ...usageEntry(call, null, { status: 200, errorCode: null, costRub: costRub(0, 0) }),
+        provider: 'cache',
+        upstreamModel: target.upstreamModel,
+      });
+      return { value: cached.value, model, target, attempts: 0, costRub: costRub(0, 0), cache: 'hit' };
+    }
     let outcome: RouteOutcome<T>;
     try {
       outcome = await route(call.options);
@@ -92,7 +122,9 @@ export class CallPipeline {
     const usage = usageOf(outcome.value);
     const cost = priceOf(outcome.target, usage);
     this.settle(call, outcome, { status: 200, errorCode: null, usage, costRub: cost });
-    return { ...outcome, costRub: cost };
+    if (cacheKey === null) return { ...outcome, costRub: cost };
+    this.answers.set(cacheKey, { target: outcome.target.key, value: outcome.value });
+    return { ...outcome, costRub: cost, cache: 'miss' };
   }
 
   /**

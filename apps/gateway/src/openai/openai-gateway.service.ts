@@ -3,17 +3,22 @@ import { permitsModel, type Principal } from '@xrouter/auth';
 import {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionRequest,
   EmbeddingResponse,
   ErrorCode,
   GatewayError,
   ModelList,
   ModelObject,
+  TextCompletion,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
-import { CallPipeline, type BilledOutcome } from './call-pipeline';
-import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogModel } from '@xrouter/routing';
+import { sumRub } from '@xrouter/usage';
+import { AnswerCache } from './answer-cache';
+import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
+import type { CompletionRequestDto } from './dto/completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
 import type { CallerContext } from './request-context';
+import { planCompletion, toTextCompletion, toTextCompletionChunks } from './legacy-completions';
 import { promptText } from './request-usage';
 
 export type { BilledOutcome } from './call-pipeline';
@@ -45,19 +50,30 @@ export class OpenAiGatewayService {
     private readonly routing: RoutingService,
     @Inject(MODEL_CATALOG) private readonly catalog: ModelCatalog,
     private readonly calls: CallPipeline,
+    private readonly answers: AnswerCache,
   ) {}
 
-  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
-    const call = await this.calls.admit(caller, body.model, 'chat', false);
+  async chat(body: ChatCompletionRequest, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
+    return this.routeChat(await this.calls.admit(caller, body.model, 'chat', false), body, caller);
+  }
+
+  /** A non-streamed chat call, from the answer cache when the caller asked for it (`answer-cache.ts`). */
+  private routeChat(
+    call: AdmittedCall,
+    body: ChatCompletionRequest,
+    caller: CallerContext,
+  ): Promise<BilledOutcome<ChatCompletion>> {
+    const request = { ...body, stream: false };
     return this.calls.complete(
       call,
-      (options) => this.routing.chat({ ...body, stream: false }, options),
+      (options) => this.routing.chat(request, options),
       (value) => value.usage,
+      this.answers.keyFor(caller, request),
     );
   }
 
   async chatStream(
-    body: ChatCompletionRequestDto,
+    body: ChatCompletionRequest,
     caller: CallerContext,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
     const call = await this.calls.admit(caller, body.model, 'chat', true);
@@ -66,6 +82,40 @@ export class OpenAiGatewayService {
       (options) => this.routing.chatStream({ ...body, stream: true }, options),
       () => promptText(body.messages),
     );
+  }
+
+  /**
+   * `POST /v1/completions` (legacy): one chat call per choice (`legacy-completions.ts`), each admitted — all before
+   * any is routed, so a refusal sends nothing upstream — then routed concurrently and settled on its own (a usage row
+   * each, under the one request id). The answer costs the sum of its calls.
+   */
+  async completion(body: CompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<TextCompletion>> {
+    const plan = planCompletion(body);
+    const admitted: AdmittedCall[] = [];
+    for (const request of plan.calls) admitted.push(await this.calls.admit(caller, request.model, 'chat', false));
+    const answers = await Promise.all(admitted.map((call, i) => this.routeChat(call, plan.calls[i], caller)));
+    return {
+      ...answers[0],
+      value: toTextCompletion(
+        plan,
+        answers.map((answer) => answer.value),
+        `cmpl-${caller.requestId}`,
+      ),
+      attempts: Math.max(...answers.map((answer) => answer.attempts)),
+      costRub: sumRub(answers.map((answer) => answer.costRub)),
+      // A hit only when every choice came from the cache.
+      cache: answers[0].cache && (answers.every((answer) => answer.cache === 'hit') ? 'hit' : 'miss'),
+    };
+  }
+
+  /** `POST /v1/completions` with `stream: true`: one choice, its chat stream as `text_completion` chunks. */
+  async completionStream(
+    body: CompletionRequestDto,
+    caller: CallerContext,
+  ): Promise<RouteOutcome<AsyncIterable<TextCompletion>>> {
+    const plan = planCompletion(body);
+    const outcome = await this.chatStream(plan.calls[0], caller);
+    return { ...outcome, value: toTextCompletionChunks(plan, outcome.value, `cmpl-${caller.requestId}`) };
   }
 
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {
@@ -87,14 +137,30 @@ export class OpenAiGatewayService {
     return { object: 'list', data };
   }
 
+  /**
+   * One model by any id chat accepts: a listed name or alias, or a direct `provider/model` that resolves (a priced
+   * upstream model of a configured provider). Anything else, or a model the credential may not use, is a 404.
+   */
   getModel(principal: Principal, id: string): ModelObject {
-    const model = this.listModels(principal).data.find((m) => m.id === id);
-    if (!model) {
+    const listed = this.listModels(principal).data.find((m) => m.id === id);
+    if (listed) return listed;
+    const direct = permitsModel(principal, id) ? this.resolveQuietly(id) : undefined;
+    if (!direct) {
       throw new GatewayError(
         ErrorCode.MODEL_NOT_FOUND,
         `The model '${id}' does not exist or you do not have access to it`,
       );
     }
-    return model;
+    return { id, object: 'model', created: STARTED_AT, owned_by: direct.ownedBy };
+  }
+
+  /** The catalog's model, or undefined where a call would be refused (an unpriced direct model is a 400 there). */
+  private resolveQuietly(id: string): CatalogModel | undefined {
+    try {
+      return this.catalog.resolve(id);
+    } catch (error) {
+      if (error instanceof GatewayError) return undefined;
+      throw error;
+    }
   }
 }

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@xrouter/auth';
 import { UsageModule } from '@xrouter/usage';
+import { AnswerCache } from './answer-cache';
 import { CallPipeline } from './call-pipeline';
-import { ChatCompletionsController, EmbeddingsController } from './llm.controllers';
+import { ChatCompletionsController, CompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
 
@@ -12,7 +13,7 @@ import { OpenAiGatewayService } from './openai-gateway.service';
  */
 @Module({
   imports: [AuthModule, UsageModule],
-  controllers: [ChatCompletionsController, EmbeddingsController, ModelsController],
-  providers: [CallPipeline, OpenAiGatewayService],
+  controllers: [ChatCompletionsController, CompletionsController, EmbeddingsController, ModelsController],
+  providers: [AnswerCache, CallPipeline, OpenAiGatewayService],
 })
 export class OpenAiModule {}

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Principal } from '@xrouter/auth';
-import { clientClosed } from '@xrouter/common';
+import { clientClosed, ErrorCode, GatewayError } from '@xrouter/common';
 import type { RouteOutcome } from '@xrouter/routing';
 
 /** Who makes an LLM call: what the call pipeline admits, records and stops when the client goes away. */
@@ -10,15 +10,28 @@ export interface CallerContext {
   requestId: string;
   /** Aborts (with {@link clientClosed}) when the client goes away before the answer is done. */
   signal: AbortSignal;
+  /** What the request's `x-xrouter-cache` header asks of the answer cache: `use`, `skip`, or nothing (the key's setting). */
+  cache: CacheDirective;
+}
+
+export type CacheDirective = 'use' | 'skip' | null;
+
+/** The `x-xrouter-cache` request header; any value but `use` or `skip` is a 400 naming it. */
+export function cacheDirective(header: string | string[] | undefined): CacheDirective {
+  if (header === undefined) return null;
+  if (header === 'use' || header === 'skip') return header;
+  throw new GatewayError(ErrorCode.BAD_REQUEST, "The x-xrouter-cache header must be 'use' or 'skip'", {
+    param: 'x-xrouter-cache',
+  });
 }
 
 /** The caller of this request, with a signal that aborts when the client goes away before the answer is done. */
-export function callerContext(principal: Principal, res: ServerResponse): CallerContext {
+export function callerContext(principal: Principal, res: ServerResponse, cache: CacheDirective = null): CallerContext {
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(clientClosed());
   });
-  return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal };
+  return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal, cache };
 }
 
 /**
@@ -27,18 +40,26 @@ export function callerContext(principal: Principal, res: ServerResponse): Caller
  */
 export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContext): CallerContext => {
   const http = ctx.switchToHttp();
-  const principal = http.getRequest<IncomingMessage & { principal?: Principal }>().principal;
-  if (!principal) throw new Error('@Caller() used on a route without authentication');
-  return callerContext(principal, http.getResponse<ServerResponse>());
+  const req = http.getRequest<IncomingMessage & { principal?: Principal }>();
+  if (!req.principal) throw new Error('@Caller() used on a route without authentication');
+  return callerContext(
+    req.principal,
+    http.getResponse<ServerResponse>(),
+    cacheDirective(req.headers['x-xrouter-cache']),
+  );
 });
 
 /**
  * Tells the client what the router did: which provider and upstream model answered, after how many attempts, and —
  * for an answer that is complete before it is sent — what it cost (a stream says so in its usage chunk instead).
  */
-export function setRouteHeaders(res: ServerResponse, outcome: RouteOutcome<unknown> & { costRub?: string }): void {
+export function setRouteHeaders(
+  res: ServerResponse,
+  outcome: RouteOutcome<unknown> & { costRub?: string; cache?: 'hit' | 'miss' },
+): void {
   res.setHeader('x-xrouter-provider', outcome.target.provider.id);
   res.setHeader('x-xrouter-model', outcome.target.upstreamModel);
   res.setHeader('x-xrouter-attempts', String(outcome.attempts));
   if (outcome.costRub !== undefined) res.setHeader('x-xrouter-cost-rub', outcome.costRub);
+  if (outcome.cache) res.setHeader('x-xrouter-cache', outcome.cache);
 }

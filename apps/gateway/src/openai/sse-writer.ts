@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ChatCompletionChunk, toGatewayError, toOpenAiErrorBody } from '@xrouter/common';
+import { toGatewayError, toOpenAiErrorBody, type Usage } from '@xrouter/common';
 
 function write(res: ServerResponse, text: string): Promise<void> | void {
   if (res.write(text)) return;
@@ -17,11 +17,12 @@ function write(res: ServerResponse, text: string): Promise<void> | void {
 /**
  * Writes chunks as Server-Sent Events the moment they arrive (no buffering), then `data: [DONE]`. Usage-only chunks
  * go to the client only when it asked (`stream_options.include_usage`). A failure after the first byte ends the
- * stream with an OpenAI error event and no [DONE], so clients see an error rather than a clean stop.
+ * stream with an OpenAI error event and no [DONE], so clients see an error rather than a clean stop. Chat chunks and
+ * legacy `text_completion` chunks alike.
  */
 export async function writeSse(
   res: ServerResponse,
-  chunks: AsyncIterable<ChatCompletionChunk>,
+  chunks: AsyncIterable<{ choices: readonly unknown[]; usage?: Usage | null }>,
   includeUsage: boolean,
 ): Promise<void> {
   res.statusCode = 200;

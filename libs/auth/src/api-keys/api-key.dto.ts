@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -67,6 +68,16 @@ export class CreateApiKeyDto {
   @Min(1)
   @Max(INT32_MAX)
   tpm_limit?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Answer an identical non-streamed chat or legacy completion of this key from the answer cache (no upstream ' +
+      'call, no cost) within ANSWER_CACHE_TTL_MS; a request may say otherwise with x-xrouter-cache: use | skip',
+  })
+  @IsOptional()
+  @IsBoolean()
+  cache?: boolean;
 }
 
 export class ApiKeyDto {
@@ -83,6 +94,8 @@ export class ApiKeyDto {
   @ApiProperty({ type: [String], nullable: true }) allowed_models!: string[] | null;
   @ApiProperty({ type: Number, nullable: true }) rpm_limit!: number | null;
   @ApiProperty({ type: Number, nullable: true }) tpm_limit!: number | null;
+  @ApiProperty({ description: 'Whether identical non-streamed requests are answered from the answer cache' })
+  cache!: boolean;
   @ApiProperty({ type: String, nullable: true }) expires_at!: string | null;
   @ApiProperty({ type: Number, nullable: true }) monthly_token_budget!: number | null;
   @ApiProperty({ type: String, nullable: true }) monthly_budget_rub!: string | null;

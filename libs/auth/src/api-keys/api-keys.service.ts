@@ -28,6 +28,7 @@ export function toApiKeyDto(key: ApiKeyEntity): ApiKeyDto {
     allowed_models: key.allowedModels,
     rpm_limit: key.rpmLimit,
     tpm_limit: key.tpmLimit,
+    cache: key.answerCache,
     expires_at: iso(key.expiresAt),
     monthly_token_budget: key.monthlyTokenBudget === null ? null : Number(key.monthlyTokenBudget),
     monthly_budget_rub: key.monthlyBudgetRub,
@@ -122,6 +123,7 @@ export class ApiKeysService {
         lastUsedAt: null,
         monthlyTokenBudget: null,
         monthlyBudgetRub: null,
+        answerCache: dto.cache ?? false,
       }),
     );
     // No cache announcement: a 256-bit secret nobody has seen cannot be cached as unknown anywhere.

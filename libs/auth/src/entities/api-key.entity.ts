@@ -22,6 +22,8 @@ export class ApiKeyEntity {
   @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('bigint', { name: 'monthly_token_budget', nullable: true }) monthlyTokenBudget!: string | null;
+  /** Whether identical non-streamed requests of this key are answered from the answer cache. */
+  @Column('boolean', { name: 'answer_cache', default: false }) answerCache!: boolean;
   @Column('numeric', { name: 'monthly_budget_rub', nullable: true, precision: 20, scale: 9 }) monthlyBudgetRub!:
     string | null;
 }

@@ -136,3 +136,25 @@ export interface EmbeddingResponse {
   model: string;
   usage: { prompt_tokens: number; total_tokens: number };
 }
+
+/** `finish_reason` of the legacy completions API: tool calls do not exist there. */
+export type TextFinishReason = 'stop' | 'length' | 'content_filter';
+
+/** One choice of a legacy text completion (`logprobs` are never produced: a request for them is refused). */
+export interface TextCompletionChoice {
+  text: string;
+  index: number;
+  logprobs: null;
+  finish_reason: TextFinishReason | null;
+}
+
+/** `POST /v1/completions` (legacy), and each chunk of its stream: OpenAI uses the same object for both. */
+export interface TextCompletion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: TextCompletionChoice[];
+  usage?: Usage | null;
+  system_fingerprint?: string | null;
+}
