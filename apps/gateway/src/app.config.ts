@@ -33,6 +33,7 @@ class AppEnv {
   @IsOptional() @IsInt() @Min(1) HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
   @IsOptional() @IsString() XROUTER_CONFIG?: string;
   @IsOptional() @IsBoolean() FAST_ROUTES?: boolean;
+  @IsOptional() @IsInt() @Min(0) WEBSOCKET_IDLE_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(1) ANSWER_CACHE_TTL_MS?: number;
   @IsOptional()
   @Matches(/^(true|false|\d+|[\w.:/,\s-]+)$/, {
@@ -73,6 +74,8 @@ export const appConfig = defineConfig('app', AppEnv, (env) => ({
    * serves them like every other route, through the same guards and pipes: for A/B runs of the bench.
    */
   fastRoutes: env.FAST_ROUTES ?? true,
+  /** A WebSocket with nothing running and no message for this long is closed (normal close, reason `idle`); 0 never. */
+  webSocketIdleMs: env.WEBSOCKET_IDLE_TIMEOUT_MS ?? 300_000,
   trustProxy: trustProxySetting(env.TRUST_PROXY),
   /** How long a cached answer is served (`answer-cache.ts`): one hour unless set. */
   answerCacheTtlMs: env.ANSWER_CACHE_TTL_MS ?? 3_600_000,

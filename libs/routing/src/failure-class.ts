@@ -36,6 +36,7 @@ export function classifyFailure(error: GatewayError, expiredBy: string | null): 
     case ErrorCode.CONTENT_FILTER:
     case ErrorCode.PAYLOAD_TOO_LARGE:
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+    case ErrorCode.UPGRADE_REQUIRED:
     case ErrorCode.MODEL_NOT_FOUND:
     case ErrorCode.NOT_FOUND:
     case ErrorCode.INVALID_API_KEY:

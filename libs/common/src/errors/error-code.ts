@@ -12,6 +12,8 @@ export enum ErrorCode {
   MODEL_NOT_FOUND = 'model_not_found',
   PAYLOAD_TOO_LARGE = 'payload_too_large',
   UNSUPPORTED_MEDIA_TYPE = 'unsupported_media_type',
+  /** A WebSocket route reached by a plain request. */
+  UPGRADE_REQUIRED = 'upgrade_required',
   RATE_LIMITED = 'rate_limit_exceeded',
   INSUFFICIENT_QUOTA = 'insufficient_quota',
   CONTENT_FILTER = 'content_filter',
@@ -64,6 +66,8 @@ export function describeErrorCode(code: ErrorCode): ErrorCodeDescription {
       return { status: 413, type: 'invalid_request_error', retryable: false };
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return { status: 415, type: 'invalid_request_error', retryable: false };
+    case ErrorCode.UPGRADE_REQUIRED:
+      return { status: 426, type: 'invalid_request_error', retryable: false };
     case ErrorCode.RATE_LIMITED:
       return { status: 429, type: 'rate_limit_error', retryable: true };
     case ErrorCode.INSUFFICIENT_QUOTA:
