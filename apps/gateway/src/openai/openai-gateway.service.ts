@@ -3,6 +3,7 @@ import { permitsModel, type Principal } from '@xrouter/auth';
 import {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionRequest,
   EmbeddingResponse,
   ErrorCode,
   GatewayError,
@@ -11,7 +12,6 @@ import {
 } from '@xrouter/common';
 import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService } from '@xrouter/routing';
 import { CallPipeline, type BilledOutcome } from './call-pipeline';
-import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
 import type { CallerContext } from './request-context';
 import { promptText } from './request-usage';
@@ -47,7 +47,7 @@ export class OpenAiGatewayService {
     private readonly calls: CallPipeline,
   ) {}
 
-  async chat(body: ChatCompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
+  async chat(body: ChatCompletionRequest, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
     const call = await this.calls.admit(caller, body.model, 'chat', false);
     return this.calls.complete(
       call,
@@ -57,7 +57,7 @@ export class OpenAiGatewayService {
   }
 
   async chatStream(
-    body: ChatCompletionRequestDto,
+    body: ChatCompletionRequest,
     caller: CallerContext,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
     const call = await this.calls.admit(caller, body.model, 'chat', true);

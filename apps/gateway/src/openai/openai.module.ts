@@ -5,6 +5,8 @@ import { CallPipeline } from './call-pipeline';
 import { ChatCompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
+import { ResponsesController } from './responses/responses.controller';
+import { ResponsesService } from './responses/responses.service';
 
 /**
  * The OpenAI surface: ordinary Nest controllers. The routes every LLM call takes are also marked `@FastRoute()`,
@@ -12,7 +14,7 @@ import { OpenAiGatewayService } from './openai-gateway.service';
  */
 @Module({
   imports: [AuthModule, UsageModule],
-  controllers: [ChatCompletionsController, EmbeddingsController, ModelsController],
-  providers: [CallPipeline, OpenAiGatewayService],
+  controllers: [ChatCompletionsController, EmbeddingsController, ResponsesController, ModelsController],
+  providers: [CallPipeline, OpenAiGatewayService, ResponsesService],
 })
 export class OpenAiModule {}
