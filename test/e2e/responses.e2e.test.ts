@@ -121,6 +121,20 @@ describe('the Responses API with the official openai client', () => {
       expect(response.text?.format).toEqual(format);
     });
 
+    it('should continue a stored response with previous_response_id, its input and output as history', async () => {
+      const first = await client.responses.create({ model, input: 'Меня зовут Пётр', instructions: 'Будь краток' });
+      const second = await client.responses.create({
+        model,
+        input: 'Как меня зовут?',
+        previous_response_id: first.id,
+      });
+      expect(second.previous_response_id).toBe(first.id);
+      // The history is "Меня зовут Пётр" (3) and its answer "Echo: Меня зовут Пётр The provider …" (9), then the
+      // new input (3); the first request's instructions are not carried over.
+      expect(second.usage?.input_tokens).toBe(15);
+      expect(second.output_text).toBe('Echo: Как меня зовут? The provider emulator answers deterministically.');
+    });
+
     it('should stream the answer as Responses events, and the SDK helpers should assemble it', async () => {
       const stream = client.responses.stream({ model, input: 'Привет из теста', store: false });
       let deltas = '';
@@ -204,6 +218,99 @@ describe('the Responses API with the official openai client', () => {
     );
     expect(answer.status).toBe(400);
     expect(answer.json.error).toEqual(expect.objectContaining({ type: 'invalid_request_error', param }));
+  });
+
+  describe('stored responses', () => {
+    it('should keep a response (store defaults to true) and answer it by id with its input items', async () => {
+      const created = await client.responses.create({
+        model: 'GigaChat-2',
+        input: [{ role: 'user', content: [{ type: 'input_text', text: 'Привет из теста' }] }],
+        metadata: { trace: 'e2e' },
+      });
+      const retrieved = await client.responses.retrieve(created.id);
+      expect(retrieved).toEqual(created);
+      expect(retrieved).toEqual(expect.objectContaining({ store: true }));
+      expect(retrieved.metadata).toEqual({ trace: 'e2e' });
+
+      const items = await client.responses.inputItems.list(created.id);
+      expect(items.data).toEqual([
+        expect.objectContaining({
+          type: 'message',
+          role: 'user',
+          id: expect.stringMatching(/^msg_/),
+          content: [{ type: 'input_text', text: 'Привет из теста' }],
+        }),
+      ]);
+    });
+
+    it('should keep a streamed response once it is complete', async () => {
+      const stream = client.responses.stream({ model: 'yandexgpt', input: 'Привет из теста' });
+      const final = await stream.finalResponse();
+      const retrieved = await client.responses.retrieve(final.id);
+      expect(retrieved.status).toBe('completed');
+      expect(retrieved.output_text).toBe(expected);
+      expect(retrieved.usage).toEqual(final.usage);
+    });
+
+    it('should page input items in either order', async () => {
+      const created = await client.responses.create({
+        model: 'mws-gpt-alpha',
+        // Items with the client's own ids, which the SDK's input types do not declare on easy messages.
+        input: [
+          { role: 'user', content: 'один', id: 'msg_one' },
+          { role: 'assistant', content: 'два', id: 'msg_two' },
+          { role: 'user', content: 'три', id: 'msg_three' },
+        ] as unknown as OpenAI.Responses.ResponseInput,
+      });
+      const desc = await client.responses.inputItems.list(created.id, { limit: 2 });
+      expect(desc.data.map((i) => i.id)).toEqual(['msg_three', 'msg_two']);
+      expect(desc.has_more).toBe(true);
+      const rest = await client.responses.inputItems.list(created.id, { limit: 2, after: 'msg_two' });
+      expect(rest.data.map((i) => i.id)).toEqual(['msg_one']);
+      const asc = await client.responses.inputItems.list(created.id, { order: 'asc' });
+      expect(asc.data.map((i) => i.id)).toEqual(['msg_one', 'msg_two', 'msg_three']);
+    });
+
+    it('should keep nothing with store: false', async () => {
+      const created = await client.responses.create({ model: 'GigaChat-2', input: 'hi', store: false });
+      await expect(client.responses.retrieve(created.id)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it("should answer another user's response as not found, everywhere, and let its owner delete it", async () => {
+      const created = await client.responses.create({ model: 'GigaChat-2', input: 'секрет' });
+      const other = await callApi<{ id: string }>(gateway.url, ADMIN_KEY, 'POST', '/admin/users', {
+        email: 'responses-other@example.com',
+        role: 'user',
+      });
+      const { client: stranger } = await clientOf(other.json.id);
+      await expect(stranger.responses.retrieve(created.id)).rejects.toMatchObject({ status: 404 });
+      await expect(stranger.responses.inputItems.list(created.id)).rejects.toMatchObject({ status: 404 });
+      await expect(stranger.responses.delete(created.id)).rejects.toMatchObject({ status: 404 });
+      await expect(
+        stranger.responses.create({ model: 'GigaChat-2', input: 'и?', previous_response_id: created.id }),
+      ).rejects.toMatchObject({ status: 404, param: 'previous_response_id' });
+
+      // Another key of the same user sees it.
+      const { client: sameUser } = await clientOf(userId);
+      expect((await sameUser.responses.retrieve(created.id)).id).toBe(created.id);
+
+      const deleted = await callApi<{ id: string; deleted: boolean }>(
+        gateway.url,
+        ADMIN_KEY,
+        'DELETE',
+        `/v1/responses/${created.id}`,
+      );
+      expect(deleted.status).toBe(404); // the admin is another user too
+      await client.responses.delete(created.id);
+      await expect(client.responses.retrieve(created.id)).rejects.toMatchObject({ status: 404 });
+      await expect(client.responses.delete(created.id)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('should refuse an unknown previous_response_id with a 404 naming the field', async () => {
+      await expect(
+        client.responses.create({ model: 'GigaChat-2', input: 'hi', previous_response_id: 'resp_nope' }),
+      ).rejects.toMatchObject({ status: 404, param: 'previous_response_id' });
+    });
   });
 
   it('should count each response in the usage rows like a chat completion', async () => {

@@ -6,7 +6,7 @@ import { ChatCompletionsController, EmbeddingsController } from './llm.controlle
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
 import { ResponsesController } from './responses/responses.controller';
-import { ResponsesService } from './responses/responses.service';
+import { RESPONSES_PROVIDERS } from './responses/responses.providers';
 
 /**
  * The OpenAI surface: ordinary Nest controllers. The routes every LLM call takes are also marked `@FastRoute()`,
@@ -15,6 +15,6 @@ import { ResponsesService } from './responses/responses.service';
 @Module({
   imports: [AuthModule, UsageModule],
   controllers: [ChatCompletionsController, EmbeddingsController, ResponsesController, ModelsController],
-  providers: [CallPipeline, OpenAiGatewayService, ResponsesService],
+  providers: [CallPipeline, OpenAiGatewayService, ...RESPONSES_PROVIDERS],
 })
 export class OpenAiModule {}
