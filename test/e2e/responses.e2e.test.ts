@@ -306,6 +306,17 @@ describe('the Responses API with the official openai client', () => {
       await expect(client.responses.delete(created.id)).rejects.toMatchObject({ status: 404 });
     });
 
+    it('should refuse to replay a stored response as a stream, by name', async () => {
+      const created = await client.responses.create({ model: 'GigaChat-2', input: 'hi' });
+      const { status, json } = await callApi<{ error: { param: string } }>(
+        gateway.url,
+        ADMIN_KEY,
+        'GET',
+        `/v1/responses/${created.id}?stream=true`,
+      );
+      expect({ status, param: json.error.param }).toEqual({ status: 400, param: 'stream' });
+    });
+
     it('should refuse an unknown previous_response_id with a 404 naming the field', async () => {
       await expect(
         client.responses.create({ model: 'GigaChat-2', input: 'hi', previous_response_id: 'resp_nope' }),

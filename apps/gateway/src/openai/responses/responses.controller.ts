@@ -6,7 +6,7 @@ import { writeJson } from '@xrouter/common';
 import { LlmRoute } from '../openai-api.decorators';
 import { Caller, type CallerContext, setRouteHeaders } from '../request-context';
 import { writeNamedSse } from '../sse-writer';
-import { InputItemsQueryDto } from './input-items-query.dto';
+import { InputItemsQueryDto, RetrieveQueryDto } from './responses-query.dto';
 import { ResponseCreateRequestDto } from './response-create-request.dto';
 import type { ResponseObject } from './responses.types';
 import { ResponsesService, type InputItemList } from './responses.service';
@@ -47,7 +47,11 @@ export class ResponsesController {
   @ApiTags('OpenAI')
   @ApiOperation({ summary: 'Retrieve a stored response of your user' })
   @ApiParam({ name: 'id', example: 'resp_0123456789abcdef' })
-  retrieve(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ResponseObject> {
+  retrieve(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() _query: RetrieveQueryDto,
+  ): Promise<ResponseObject> {
     return this.responses.retrieve(principal, id);
   }
 
