@@ -30,6 +30,10 @@ const ROUTES: Record<string, Policy> = {
   'POST /v1/chat/completions': ['chat'],
   'POST /v1/completions': ['chat'],
   'POST /v1/embeddings': ['embeddings'],
+  'POST /v1/responses': ['chat'],
+  'GET /v1/responses/:id': ['chat'],
+  'GET /v1/responses/:id/input_items': ['chat'],
+  'DELETE /v1/responses/:id': ['chat'],
   'GET /v1/models': [],
   'GET /v1/models/*id': [],
 
@@ -61,7 +65,7 @@ const ROUTES: Record<string, Policy> = {
 };
 
 /** The routes served ahead of express by the fast dispatcher (the rest go through express and Nest). */
-const FAST = ['POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings'];
+const FAST = ['POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings', 'POST /v1/responses'];
 
 interface DeclaredRoute {
   method: string;
@@ -269,6 +273,8 @@ describe('route policy: who may call each route', () => {
       ['/v1/chat/completions', 'user', chat],
       ['/v1/embeddings', 'user', { model: 'nope', input: 'hi' }],
       ['/v1/embeddings', 'user', { input: 'hi' }],
+      ['/v1/responses', 'user', { model: 'GigaChat-2', input: 'hi', background: true }],
+      ['/v1/responses', 'user', { model: 'GigaChat-2', input: 'hi' }],
     ];
     for (const [path, who, body] of cases) {
       const answers = await Promise.all(

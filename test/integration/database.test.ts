@@ -32,6 +32,8 @@ describe(`migrations on ${engine}`, () => {
       'oauth_tokens',
       'request_logs',
       'request_logs_default',
+      'responses',
+      'responses_default',
       'users',
     ]);
   });

@@ -11,6 +11,7 @@ import { RoutingModule } from '@xrouter/routing';
 import { storeConfig, StoreModule } from '@xrouter/store';
 import { usageConfig } from '@xrouter/usage';
 import { appConfig } from './app.config';
+import { responsesConfig } from './openai/responses/responses.config';
 import { AdminModule } from './admin/admin.module';
 import { DependencyReport } from './health/dependency.report';
 import { HealthController } from './health/health.controller';
@@ -26,6 +27,7 @@ export const CONFIG_NAMESPACES = [
   authConfig,
   oauthConfig,
   usageConfig,
+  responsesConfig,
   rateLimitConfig,
   healthConfig,
 ];

@@ -46,13 +46,15 @@ describe('partition date helpers', () => {
   });
 
   it('should create today and the next N days', () => {
-    expect(daysToCreate(at('2024-12-30T18:00:00Z'), 3).map(partitionName)).toEqual([
+    expect(daysToCreate(at('2024-12-30T18:00:00Z'), 3).map((day) => partitionName(day))).toEqual([
       'request_logs_20241230',
       'request_logs_20241231',
       'request_logs_20250101',
       'request_logs_20250102',
     ]);
-    expect(daysToCreate(at('2024-12-30T18:00:00Z'), 0).map(partitionName)).toEqual(['request_logs_20241230']);
+    expect(daysToCreate(at('2024-12-30T18:00:00Z'), 0).map((day) => partitionName(day))).toEqual([
+      'request_logs_20241230',
+    ]);
   });
 
   const existing = [
@@ -85,6 +87,13 @@ describe('partition date helpers', () => {
     const today = at('2024-11-24T12:00:00Z');
     expect(retentionCutoff(today, 90).toISOString()).toBe('2024-08-26T00:00:00.000Z');
     expect(partitionsToDrop(['request_logs_20240826', 'request_logs_20241124'], today, 90)).toEqual([]);
+  });
+
+  it("should drop only the given table's day partitions", () => {
+    const names = ['responses_20240701', 'responses_default', 'request_logs_20240701', 'responses_x_20240701'];
+    expect(partitionName(at('2024-07-01T10:00:00Z'), 'responses')).toBe('responses_20240701');
+    expect(partitionsToDrop(names, at('2024-11-24T10:00:00Z'), 30, 'responses')).toEqual(['responses_20240701']);
+    expect(partitionsToDrop(names, at('2024-11-24T10:00:00Z'), 30)).toEqual(['request_logs_20240701']);
   });
 
   it.each([

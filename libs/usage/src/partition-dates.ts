@@ -1,7 +1,7 @@
 import { REQUEST_LOGS_TABLE } from './usage.constants';
 
 const DAY_MS = 86_400_000;
-const PARTITION_NAME = /^request_logs_(\d{4})(\d{2})(\d{2})$/;
+const DAY_SUFFIX = /^(\d{4})(\d{2})(\d{2})$/;
 
 /** Midnight UTC of the day `date` falls on. */
 export function utcDay(date: Date): Date {
@@ -17,9 +17,9 @@ export function isoDay(date: Date): string {
   return utcDay(date).toISOString().slice(0, 10);
 }
 
-/** `request_logs_YYYYMMDD` for the UTC day `date` falls on. */
-export function partitionName(date: Date): string {
-  return `${REQUEST_LOGS_TABLE}_${isoDay(date).replaceAll('-', '')}`;
+/** `<table>_YYYYMMDD` (`request_logs_YYYYMMDD` by default) for the UTC day `date` falls on. */
+export function partitionName(date: Date, table: string = REQUEST_LOGS_TABLE): string {
+  return `${table}_${isoDay(date).replaceAll('-', '')}`;
 }
 
 /** The day partition's range: `[from, to)`, UTC midnight to the next UTC midnight. */
@@ -28,9 +28,9 @@ export function partitionBounds(date: Date): { from: Date; to: Date } {
   return { from, to: addDays(from, 1) };
 }
 
-/** The UTC day a `request_logs_YYYYMMDD` name stands for; null for any other name (the DEFAULT partition too). */
-export function partitionDay(name: string): Date | null {
-  const match = PARTITION_NAME.exec(name);
+/** The UTC day a `<table>_YYYYMMDD` name stands for; null for any other name (the DEFAULT partition too). */
+export function partitionDay(name: string, table: string = REQUEST_LOGS_TABLE): Date | null {
+  const match = name.startsWith(`${table}_`) ? DAY_SUFFIX.exec(name.slice(table.length + 1)) : null;
   if (!match) return null;
   const [, year, month, day] = match;
   const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
@@ -53,10 +53,15 @@ export function retentionCutoff(today: Date, retentionDays: number): Date {
  * D < today − retentionDays (so with 90 days, today's and the 90 previous days' partitions stay). Names that are
  * not day partitions (the DEFAULT one, anything else) are never returned.
  */
-export function partitionsToDrop(existing: readonly string[], today: Date, retentionDays: number): string[] {
+export function partitionsToDrop(
+  existing: readonly string[],
+  today: Date,
+  retentionDays: number,
+  table: string = REQUEST_LOGS_TABLE,
+): string[] {
   const cutoff = retentionCutoff(today, retentionDays).getTime();
   return existing
-    .map((name) => ({ name, day: partitionDay(name) }))
+    .map((name) => ({ name, day: partitionDay(name, table) }))
     .filter((p): p is { name: string; day: Date } => p.day !== null && p.day.getTime() < cutoff)
     .sort((a, b) => a.day.getTime() - b.day.getTime())
     .map((p) => p.name);

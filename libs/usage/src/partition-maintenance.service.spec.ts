@@ -17,6 +17,15 @@ describe('partition DDL', () => {
     },
   );
 
+  it("should build another table's partition from that table and its own DEFAULT", () => {
+    const sql = createPartitionSql(new Date('2024-11-25T10:00:00.000Z'), 'responses');
+    expect(sql).toContain('LOCK TABLE responses_default IN ACCESS EXCLUSIVE MODE');
+    expect(sql).toContain('CREATE TABLE responses_20241125 (LIKE responses INCLUDING DEFAULTS)');
+    expect(sql).toContain('ALTER TABLE responses ATTACH PARTITION responses_20241125');
+    expect(() => dropPartitionSql('request_logs_20240101', 'responses')).toThrow(/Refusing/);
+    expect(() => createPartitionSql(new Date(), 'responses; DROP TABLE users')).toThrow(/Refusing/);
+  });
+
   it('should drop a day partition with a bounded lock wait', () => {
     expect(dropPartitionSql('request_logs_20240101')).toMatch(
       /lock_timeout[\s\S]*DROP TABLE IF EXISTS request_logs_20240101;/,

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import {
   daysToCreate,
@@ -9,8 +9,26 @@ import {
   partitionsToDrop,
   retentionCutoff,
 } from './partition-dates';
-import { usageConfig, type UsageSettings } from './usage.config';
-import { PARTITION_MAINTENANCE_LOCK_ID, REQUEST_LOGS_DEFAULT_PARTITION, REQUEST_LOGS_TABLE } from './usage.constants';
+import type { UsageSettings } from './usage.config';
+import { PARTITION_MAINTENANCE_LOCK_ID, REQUEST_LOGS_TABLE } from './usage.constants';
+
+/**
+ * A table range-partitioned by UTC day on `created_at`, with a `<table>_default` partition that catches rows whose
+ * day has no partition yet, and the advisory lock its maintenance takes (one per table, so tables never wait on
+ * each other's pass).
+ */
+export interface DayPartitionedTable {
+  table: string;
+  lockId: number;
+}
+
+export const REQUEST_LOGS_PARTITIONS: DayPartitionedTable = {
+  table: REQUEST_LOGS_TABLE,
+  lockId: PARTITION_MAINTENANCE_LOCK_ID,
+};
+
+/** How far ahead partitions are made and how long they are kept. */
+export type PartitionSchedule = Pick<UsageSettings, 'partitionsAheadDays' | 'retentionDays'>;
 
 export interface MaintenanceResult {
   /** Another replica held the maintenance lock: it is doing this run's work. */
@@ -29,7 +47,8 @@ async function select<T>(runner: QueryRunner, sql: string, params?: unknown[]): 
 }
 
 const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
-const DAY_PARTITION = /^request_logs_\d{8}$/;
+/** Table names written into DDL: lower-case letters and underscores only. */
+const TABLE_NAME = /^[a-z][a-z_]*$/;
 /**
  * How long DDL waits for a lock (a long report holding DEFAULT, say) before giving up until the next pass, so
  * queries queued behind it are never held for long.
@@ -44,11 +63,12 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * rows into a new table and attaches it as the day's partition. DDL takes no bind parameters: the name and bounds
  * are formatted from a Date here and checked against strict patterns before they are written into the SQL.
  */
-export function createPartitionSql(day: Date): string {
-  const name = partitionName(day);
+export function createPartitionSql(day: Date, table: string = REQUEST_LOGS_TABLE): string {
+  const name = partitionName(day, table);
+  const fallback = `${table}_default`;
   const { from, to } = partitionBounds(day);
   const [lo, hi] = [from.toISOString(), to.toISOString()];
-  if (!DAY_PARTITION.test(name) || !ISO_INSTANT.test(lo) || !ISO_INSTANT.test(hi)) {
+  if (!TABLE_NAME.test(table) || partitionDay(name, table) === null || !ISO_INSTANT.test(lo) || !ISO_INSTANT.test(hi)) {
     throw new Error(`Refusing to build partition DDL for ${name}`);
   }
   return `DO $$
@@ -56,24 +76,24 @@ DECLARE moved bigint := -1;
 BEGIN
   IF to_regclass('${name}') IS NULL THEN
     PERFORM set_config('lock_timeout', '${LOCK_TIMEOUT_MS}', true);
-    LOCK TABLE ${REQUEST_LOGS_DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE;
-    CREATE TABLE ${name} (LIKE ${REQUEST_LOGS_TABLE} INCLUDING DEFAULTS);
+    LOCK TABLE ${fallback} IN ACCESS EXCLUSIVE MODE;
+    CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS);
     WITH stranded AS (
-      DELETE FROM ${REQUEST_LOGS_DEFAULT_PARTITION}
+      DELETE FROM ${fallback}
       WHERE created_at >= '${lo}' AND created_at < '${hi}'
       RETURNING *
     )
     INSERT INTO ${name} SELECT * FROM stranded;
     GET DIAGNOSTICS moved = ROW_COUNT;
-    ALTER TABLE ${REQUEST_LOGS_TABLE} ATTACH PARTITION ${name} FOR VALUES FROM ('${lo}') TO ('${hi}');
+    ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM ('${lo}') TO ('${hi}');
   END IF;
   PERFORM set_config('xrouter.partition_moved', moved::text, false);
 END $$`;
 }
 
 /** Drops one expired day partition, waiting at most LOCK_TIMEOUT_MS for its lock. */
-export function dropPartitionSql(name: string): string {
-  if (!DAY_PARTITION.test(name) || partitionDay(name) === null) throw new Error(`Refusing to drop ${name}`);
+export function dropPartitionSql(name: string, table: string = REQUEST_LOGS_TABLE): string {
+  if (!TABLE_NAME.test(table) || partitionDay(name, table) === null) throw new Error(`Refusing to drop ${name}`);
   return `DO $$
 BEGIN
   PERFORM set_config('lock_timeout', '${LOCK_TIMEOUT_MS}', true);
@@ -82,21 +102,29 @@ END $$`;
 }
 
 /**
- * Keeps `request_logs` partitioned by UTC day: partitions for today and the next `partitionsAheadDays` days (and for
- * any day that has rows stranded in DEFAULT), whole partitions dropped past `retentionDays`. Runs at start and daily
- * after midnight UTC; replicas take turns through a PostgreSQL advisory lock.
+ * Keeps a day-partitioned table (`request_logs` by default; stored responses too) partitioned by UTC day:
+ * partitions for today and the next `partitionsAheadDays` days (and for any day that has rows stranded in DEFAULT),
+ * whole partitions dropped past `retentionDays` — retention is a DROP TABLE, never a row-by-row delete. Runs at
+ * start and daily after midnight UTC; replicas take turns through a PostgreSQL advisory lock. Provided by a factory
+ * per table (UsageModule's for `request_logs`).
  */
-@Injectable()
 export class PartitionMaintenanceService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('PartitionMaintenance');
+  private readonly logger: Logger;
+  private readonly table: string;
+  private readonly fallback: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<MaintenanceResult> | null = null;
   private stopped = false;
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(usageConfig.KEY) private readonly settings: UsageSettings,
-  ) {}
+    private readonly settings: PartitionSchedule,
+    private readonly target: DayPartitionedTable = REQUEST_LOGS_PARTITIONS,
+  ) {
+    this.table = target.table;
+    this.fallback = `${target.table}_default`;
+    this.logger = new Logger(`PartitionMaintenance(${target.table})`);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.schedule(await this.runLogged());
@@ -152,14 +180,14 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, Befo
     await runner.connect();
     try {
       const [{ locked }] = await select<{ locked: boolean }>(runner, 'SELECT pg_try_advisory_lock($1) AS locked', [
-        PARTITION_MAINTENANCE_LOCK_ID,
+        this.target.lockId,
       ]);
       if (!locked) return { ...result, skipped: true };
       try {
         await this.createMissing(runner, now, result);
         await this.dropExpired(runner, now, result);
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [PARTITION_MAINTENANCE_LOCK_ID]);
+        await runner.query('SELECT pg_advisory_unlock($1)', [this.target.lockId]);
       }
       return result;
     } finally {
@@ -172,7 +200,7 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, Befo
       runner,
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = to_regclass($1)`,
-      [REQUEST_LOGS_TABLE],
+      [this.table],
     );
     return rows.map((r) => r.name);
   }
@@ -183,7 +211,7 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, Befo
     const stranded = await select<{ day: string }>(
       runner,
       `SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day
-       FROM ${REQUEST_LOGS_DEFAULT_PARTITION} WHERE created_at >= $1`,
+       FROM ${this.fallback} WHERE created_at >= $1`,
       [cutoff.toISOString()],
     );
     const existing = new Set(await this.listPartitions(runner));
@@ -192,11 +220,11 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, Befo
       ...daysToCreate(now, this.settings.partitionsAheadDays),
       ...stranded.map((s) => new Date(`${s.day}T00:00:00.000Z`)),
     ]) {
-      const name = partitionName(day);
+      const name = partitionName(day, this.table);
       if (!existing.has(name)) wanted.set(name, day);
     }
     for (const [name, day] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
-      await runner.query(createPartitionSql(day));
+      await runner.query(createPartitionSql(day, this.table));
       const [{ moved }] = await select<{ moved: string | null }>(
         runner,
         `SELECT current_setting('xrouter.partition_moved', true) AS moved`,
@@ -209,13 +237,14 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, Befo
   }
 
   private async dropExpired(runner: QueryRunner, now: Date, result: MaintenanceResult): Promise<void> {
-    for (const name of partitionsToDrop(await this.listPartitions(runner), now, this.settings.retentionDays)) {
-      await runner.query(dropPartitionSql(name));
+    const existing = await this.listPartitions(runner);
+    for (const name of partitionsToDrop(existing, now, this.settings.retentionDays, this.table)) {
+      await runner.query(dropPartitionSql(name, this.table));
       result.dropped.push(name);
     }
     const [{ purged }] = await select<{ purged: number }>(
       runner,
-      `WITH gone AS (DELETE FROM ${REQUEST_LOGS_DEFAULT_PARTITION} WHERE created_at < $1 RETURNING 1)
+      `WITH gone AS (DELETE FROM ${this.fallback} WHERE created_at < $1 RETURNING 1)
        SELECT count(*)::int AS purged FROM gone`,
       [retentionCutoff(now, this.settings.retentionDays).toISOString()],
     );

@@ -7,9 +7,11 @@ export const USAGE_WRITER = Symbol('USAGE_WRITER');
  */
 export const USAGE_REPORT_DATA_SOURCE = Symbol('USAGE_REPORT_DATA_SOURCE');
 
-/** The partitioned table and its catch-all partition. */
+/** The partitioned table of usage rows (its catch-all partition is `request_logs_default`). */
 export const REQUEST_LOGS_TABLE = 'request_logs';
-export const REQUEST_LOGS_DEFAULT_PARTITION = 'request_logs_default';
 
-/** Advisory lock taken by the replica that maintains partitions (any fixed number, distinct from the migrations'). */
+/**
+ * Advisory lock taken by the replica that maintains request_logs' partitions (any fixed number, distinct from the
+ * migrations' and from other partitioned tables').
+ */
 export const PARTITION_MAINTENANCE_LOCK_ID = 4_627_003;

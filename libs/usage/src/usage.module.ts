@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { REPORTING_DATA_SOURCE } from '@xrouter/database';
+import { DataSource } from 'typeorm';
 import { BudgetService } from './budget.service';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import { SqlRequestLogWriter } from './request-log.writer';
 import { UsageReportService } from './usage-report.service';
+import { usageConfig, type UsageSettings } from './usage.config';
 import { USAGE_REPORT_DATA_SOURCE, USAGE_WRITER } from './usage.constants';
 import { UsageRecorder } from './usage.recorder';
 
@@ -15,7 +17,12 @@ import { UsageRecorder } from './usage.recorder';
 @Module({
   providers: [
     UsageRecorder,
-    PartitionMaintenanceService,
+    {
+      provide: PartitionMaintenanceService,
+      inject: [DataSource, usageConfig.KEY],
+      useFactory: (dataSource: DataSource, settings: UsageSettings) =>
+        new PartitionMaintenanceService(dataSource, settings),
+    },
     UsageReportService,
     BudgetService,
     { provide: USAGE_WRITER, useClass: SqlRequestLogWriter },

@@ -6,6 +6,8 @@ import { CallPipeline } from './call-pipeline';
 import { ChatCompletionsController, CompletionsController, EmbeddingsController } from './llm.controllers';
 import { ModelsController } from './models.controller';
 import { OpenAiGatewayService } from './openai-gateway.service';
+import { ResponsesController } from './responses/responses.controller';
+import { RESPONSES_PROVIDERS } from './responses/responses.providers';
 
 /**
  * The OpenAI surface: ordinary Nest controllers. The routes every LLM call takes are also marked `@FastRoute()`,
@@ -13,7 +15,13 @@ import { OpenAiGatewayService } from './openai-gateway.service';
  */
 @Module({
   imports: [AuthModule, UsageModule],
-  controllers: [ChatCompletionsController, CompletionsController, EmbeddingsController, ModelsController],
-  providers: [AnswerCache, CallPipeline, OpenAiGatewayService],
+  controllers: [
+    ChatCompletionsController,
+    CompletionsController,
+    EmbeddingsController,
+    ResponsesController,
+    ModelsController,
+  ],
+  providers: [AnswerCache, CallPipeline, OpenAiGatewayService, ...RESPONSES_PROVIDERS],
 })
 export class OpenAiModule {}

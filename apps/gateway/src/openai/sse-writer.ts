@@ -14,6 +14,17 @@ function write(res: ServerResponse, text: string): Promise<void> | void {
   });
 }
 
+/** The headers of an event stream. */
+function openEventStream(res: ServerResponse): void {
+  res.statusCode = 200;
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('x-accel-buffering', 'no');
+  // No flushHeaders(): the router hands over a stream whose first chunk is already here, so the headers leave in the
+  // same packet as that chunk — one write, and the client's first byte is the first event, not a bare header.
+}
+
 /**
  * Writes chunks as Server-Sent Events the moment they arrive (no buffering), then `data: [DONE]`. Usage-only chunks
  * go to the client only when it asked (`stream_options.include_usage`). A failure after the first byte ends the
@@ -25,13 +36,7 @@ export async function writeSse(
   chunks: AsyncIterable<{ choices: readonly unknown[]; usage?: Usage | null }>,
   includeUsage: boolean,
 ): Promise<void> {
-  res.statusCode = 200;
-  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
-  res.setHeader('cache-control', 'no-cache');
-  res.setHeader('connection', 'keep-alive');
-  res.setHeader('x-accel-buffering', 'no');
-  // No flushHeaders(): the router hands over a stream whose first chunk is already here, so the headers leave in the
-  // same packet as that chunk — one write, and the client's first byte is the first event, not a bare header.
+  openEventStream(res);
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) break;
@@ -45,4 +50,18 @@ export async function writeSse(
   } catch (error) {
     if (!res.destroyed) res.end(`data: ${JSON.stringify(toOpenAiErrorBody(toGatewayError(error)))}\n\n`);
   }
+}
+
+/**
+ * Writes typed events (the Responses API's) as Server-Sent Events named by their type — `event: <type>` then
+ * `data: <json>` — the moment they arrive, and ends the stream after the last. The events say themselves how the
+ * stream ended (a failure is an event of its own), so there is no `[DONE]`.
+ */
+export async function writeNamedSse(res: ServerResponse, events: AsyncIterable<{ type: string }>): Promise<void> {
+  openEventStream(res);
+  for await (const event of events) {
+    if (res.destroyed) break;
+    await write(res, `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  }
+  if (!res.destroyed) res.end();
 }

@@ -3,6 +3,7 @@ import { RequestLogs1732492800000 } from './1732492800000-request-logs';
 import { Oauth1732579200000 } from './1732579200000-oauth';
 import { Budgets1732665600000 } from './1732665600000-budgets';
 import { CredentialChains1732752000000 } from './1732752000000-credential-chains';
+import { Responses1733000000000 } from './1733000000000-responses';
 import { AnswerCache1733100000000 } from './1733100000000-answer-cache';
 
 /** Every migration, oldest first. Listed explicitly so the build, the CLI and tests agree without globbing. */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   Oauth1732579200000,
   Budgets1732665600000,
   CredentialChains1732752000000,
+  Responses1733000000000,
   AnswerCache1733100000000,
 ];

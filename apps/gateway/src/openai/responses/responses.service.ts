@@ -1,0 +1,153 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Principal } from '@xrouter/auth';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import type { RouteOutcome } from '@xrouter/routing';
+import { OpenAiGatewayService, type BilledOutcome } from '../openai-gateway.service';
+import type { CallerContext } from '../request-context';
+import { ResponseStore, type StoredResponse } from './response.store';
+import {
+  fromChatCompletion,
+  newId,
+  parseResponseRequest,
+  ResponseEventBuilder,
+  responseEvents,
+  responseShell,
+  toChatRequest,
+  type ParsedResponseRequest,
+} from './responses-mapping';
+import type { ConversationItem, ResponseCreateRequest, ResponseObject, ResponseStreamEvent } from './responses.types';
+
+/** An answer, and what to do once it has been sent (store the response, when the request asked to). */
+export type Answered<T> = T & { afterAnswer: () => void };
+
+export interface InputItemsQuery {
+  limit?: number;
+  order?: 'asc' | 'desc';
+  after?: string;
+}
+
+export interface InputItemList {
+  object: 'list';
+  data: ConversationItem[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+/** What a prepared request needs to become a stored response. */
+interface Prepared {
+  parsed: ParsedResponseRequest;
+  shell: ResponseObject;
+  context: ConversationItem[];
+}
+
+function notFound(id: string, param: string | null = null): GatewayError {
+  return new GatewayError(ErrorCode.NOT_FOUND, `Response with id '${id}' not found.`, { param });
+}
+
+/**
+ * The Responses API over chat completions: a request is mapped to a chat request and sent the one way every chat
+ * call goes (admission, routing and settlement: {@link OpenAiGatewayService}), and the answer mapped back. With
+ * `store` (the default) the response, its input and its chain's context are kept — written after the answer is
+ * sent, so the client never waits on that insert — for GET, DELETE and `previous_response_id`, each visible to the
+ * credential's user only.
+ */
+@Injectable()
+export class ResponsesService {
+  private readonly logger = new Logger('Responses');
+
+  constructor(
+    private readonly gateway: OpenAiGatewayService,
+    private readonly store: ResponseStore,
+  ) {}
+
+  async create(body: ResponseCreateRequest, caller: CallerContext): Promise<Answered<BilledOutcome<ResponseObject>>> {
+    const prepared = await this.prepare(body, caller.principal);
+    const outcome = await this.gateway.chat(toChatRequest(prepared.parsed, prepared.context), caller);
+    const response = fromChatCompletion(prepared.shell, outcome.value);
+    return { ...outcome, value: response, afterAnswer: () => this.keep(prepared, caller.principal, response) };
+  }
+
+  async stream(
+    body: ResponseCreateRequest,
+    caller: CallerContext,
+  ): Promise<Answered<RouteOutcome<AsyncIterable<ResponseStreamEvent>>>> {
+    const prepared = await this.prepare(body, caller.principal);
+    const outcome = await this.gateway.chatStream(toChatRequest(prepared.parsed, prepared.context), caller);
+    const builder = new ResponseEventBuilder(prepared.shell);
+    return {
+      ...outcome,
+      value: responseEvents(builder, outcome.value),
+      // A stream its client abandoned has no final response: nothing to keep.
+      afterAnswer: () => {
+        if (builder.result) this.keep(prepared, caller.principal, builder.result);
+      },
+    };
+  }
+
+  async retrieve(principal: Principal, id: string): Promise<ResponseObject> {
+    return (await this.find(principal, id)).response;
+  }
+
+  async inputItems(principal: Principal, id: string, query: InputItemsQuery): Promise<InputItemList> {
+    const { input } = await this.find(principal, id);
+    const ordered = query.order === 'asc' ? input : [...input].reverse();
+    let start = 0;
+    if (query.after !== undefined) {
+      const at = ordered.findIndex((item) => item.id === query.after);
+      if (at < 0) throw new GatewayError(ErrorCode.BAD_REQUEST, `No input item '${query.after}'.`, { param: 'after' });
+      start = at + 1;
+    }
+    const limit = query.limit ?? 20;
+    const data = ordered.slice(start, start + limit);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: start + limit < ordered.length,
+    };
+  }
+
+  async delete(principal: Principal, id: string): Promise<{ id: string; object: 'response'; deleted: true }> {
+    if (!(await this.store.delete(id, principal.userId))) throw notFound(id);
+    return { id, object: 'response', deleted: true };
+  }
+
+  private async find(principal: Principal, id: string, param: string | null = null): Promise<StoredResponse> {
+    const stored = await this.store.find(id, principal.userId);
+    if (!stored) throw notFound(id, param);
+    return stored;
+  }
+
+  /** Checks the request and loads the chain it continues: everything that can refuse it before it is admitted. */
+  private async prepare(body: ResponseCreateRequest, principal: Principal): Promise<Prepared> {
+    const parsed = parseResponseRequest(body);
+    const previousId = parsed.settings.previous_response_id;
+    let context: ConversationItem[] = [];
+    if (previousId !== null) {
+      const previous = await this.find(principal, previousId, 'previous_response_id');
+      context = [...previous.context, ...previous.input, ...previous.response.output];
+    }
+    const shell = responseShell(parsed.settings, newId('resp'), Math.floor(Date.now() / 1000));
+    return { parsed, shell, context };
+  }
+
+  /** Stores the response, when asked to; a failure to store is logged (the client already has its answer). */
+  private keep(prepared: Prepared, principal: Principal, response: ResponseObject): void {
+    if (!prepared.parsed.settings.store) return;
+    const stored: StoredResponse = {
+      id: response.id,
+      createdAt: new Date(response.created_at * 1000),
+      userId: principal.userId,
+      context: prepared.context,
+      input: prepared.parsed.input,
+      response,
+    };
+    this.store.save(stored).catch((error: unknown) => {
+      this.logger.warn(
+        `Could not store response ${response.id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      );
+    });
+  }
+}
