@@ -31,6 +31,7 @@ const ROUTES: Record<string, Policy> = {
   'POST /v1/completions': ['chat'],
   'POST /v1/embeddings': ['embeddings'],
   'POST /v1/responses': ['chat'],
+  'GET /v1/responses': ['chat'],
   'GET /v1/responses/:id': ['chat'],
   'GET /v1/responses/:id/input_items': ['chat'],
   'DELETE /v1/responses/:id': ['chat'],

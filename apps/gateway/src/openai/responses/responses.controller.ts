@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { Body, Controller, Delete, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, type Principal } from '@xrouter/auth';
-import { writeJson } from '@xrouter/common';
+import { ErrorCode, GatewayError, writeJson } from '@xrouter/common';
+import { WebSocketRoute } from '../../front-door/upgrade-dispatcher';
 import { LlmRoute } from '../openai-api.decorators';
 import { Caller, type CallerContext, setRouteHeaders } from '../request-context';
 import { writeNamedSse } from '../sse-writer';
@@ -10,6 +11,7 @@ import { InputItemsQueryDto, RetrieveQueryDto } from './responses-query.dto';
 import { ResponseCreateRequestDto } from './response-create-request.dto';
 import type { ResponseObject } from './responses.types';
 import { ResponsesService, type InputItemList } from './responses.service';
+import { ResponsesSockets } from './responses-sockets';
 
 /**
  * OpenAI's Responses API: `POST /v1/responses` (with `stream: true`, the Responses events over SSE) and the stored
@@ -40,6 +42,23 @@ export class ResponsesController {
     setRouteHeaders(res, outcome);
     writeJson(res, 200, outcome.value);
     outcome.afterAnswer();
+  }
+
+  @Get('responses')
+  @Authenticated({ scopes: ['chat'] })
+  @WebSocketRoute(ResponsesSockets)
+  @ApiOperation({
+    summary:
+      'The WebSocket mode of the Responses API: upgrade this GET (Authorization at the handshake), send ' +
+      'response.create messages, receive the same events as the SSE stream, one response after another',
+  })
+  @ApiResponse({ status: 101, description: 'Switching protocols: the socket is open' })
+  @ApiResponse({ status: 426, description: 'Reached without `Upgrade: websocket`' })
+  upgradeRequired(): never {
+    throw new GatewayError(
+      ErrorCode.UPGRADE_REQUIRED,
+      'GET /v1/responses is the WebSocket mode of the Responses API: connect with Upgrade: websocket',
+    );
   }
 
   @Get('responses/:id')

@@ -4,6 +4,7 @@ import { PartitionMaintenanceService, usageConfig, type DayPartitionedTable, typ
 import { ResponseStore } from './response.store';
 import { responsesConfig, type ResponsesSettings } from './responses.config';
 import { ResponsesService } from './responses.service';
+import { ResponsesSockets } from './responses-sockets';
 
 /** The stored responses' table, and the advisory lock of its partition maintenance (distinct from request_logs'). */
 export const RESPONSES_PARTITIONS: DayPartitionedTable = { table: 'responses', lockId: 4_627_004 };
@@ -16,6 +17,7 @@ export const RESPONSES_PARTITION_MAINTENANCE = Symbol('RESPONSES_PARTITION_MAINT
  */
 export const RESPONSES_PROVIDERS: Provider[] = [
   ResponsesService,
+  ResponsesSockets,
   ResponseStore,
   {
     provide: RESPONSES_PARTITION_MAINTENANCE,
