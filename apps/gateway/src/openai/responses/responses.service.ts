@@ -110,12 +110,13 @@ export class ResponsesService {
   }
 
   async delete(principal: Principal, id: string): Promise<{ id: string; object: 'response'; deleted: true }> {
-    if (!(await this.store.delete(id, principal.userId))) throw notFound(id);
+    // An id PostgreSQL cannot hold as text (a NUL) was never stored.
+    if (id.includes('\0') || !(await this.store.delete(id, principal.userId))) throw notFound(id);
     return { id, object: 'response', deleted: true };
   }
 
   private async find(principal: Principal, id: string, param: string | null = null): Promise<StoredResponse> {
-    const stored = await this.store.find(id, principal.userId);
+    const stored = id.includes('\0') ? null : await this.store.find(id, principal.userId);
     if (!stored) throw notFound(id, param);
     return stored;
   }
