@@ -78,9 +78,9 @@ export class ResponsesService {
     return {
       ...outcome,
       value: responseEvents(builder, outcome.value),
-      // A stream its client abandoned has no final response: nothing to keep.
+      // A stream its client abandoned was never answered: nothing to keep.
       afterAnswer: () => {
-        if (builder.result) this.keep(prepared, caller.principal, builder.result);
+        if (builder.result && !caller.signal.aborted) this.keep(prepared, caller.principal, builder.result);
       },
     };
   }
