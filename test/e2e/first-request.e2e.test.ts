@@ -182,6 +182,7 @@ describe('first request end to end (bundled emulators, official openai client)',
     for (const [path, schema] of [
       ['/v1/chat/completions', 'ChatCompletionRequestDto'],
       ['/v1/embeddings', 'EmbeddingRequestDto'],
+      ['/v1/responses', 'ResponseCreateRequestDto'],
     ]) {
       expect(doc.paths[path].post?.requestBody?.content['application/json'].schema.$ref).toBe(
         `#/components/schemas/${schema}`,

@@ -208,6 +208,11 @@ describe('the Responses API with the official openai client', () => {
     ['a bad item', { model: 'GigaChat-2', input: [{ type: 'item_reference', id: 'x' }] }, 'input[0].type'],
     ['a temperature of 3', { model: 'GigaChat-2', input: 'hi', temperature: 3 }, 'temperature'],
     ['an input of a number', { model: 'GigaChat-2', input: 5 }, 'input'],
+    [
+      'a NUL in previous_response_id',
+      { model: 'GigaChat-2', input: 'hi', previous_response_id: 'r\u0000' },
+      'previous_response_id',
+    ],
   ])("should refuse %s with a 400 in OpenAI's envelope", async (_what, body, param) => {
     const answer = await callApi<{ error: { type: string; param: string | null; message: string } }>(
       gateway.url,
@@ -315,6 +320,13 @@ describe('the Responses API with the official openai client', () => {
         `/v1/responses/${created.id}?stream=true`,
       );
       expect({ status, param: json.error.param }).toEqual({ status: 400, param: 'stream' });
+    });
+
+    it('should answer an id with a NUL as not found, not as a database error', async () => {
+      for (const method of ['GET', 'DELETE']) {
+        const answer = await callApi(gateway.url, ADMIN_KEY, method, '/v1/responses/resp_%00x');
+        expect(answer.status).toBe(404);
+      }
     });
 
     it('should refuse an unknown previous_response_id with a 404 naming the field', async () => {

@@ -12,6 +12,7 @@ import {
   Min,
   registerDecorator,
 } from 'class-validator';
+import { HasNoNul } from '@xrouter/common';
 import type { ResponseCreateRequest } from './responses.types';
 
 /** `input`: a string, or a non-empty array of items (each checked by the mapping, which names the one at fault). */
@@ -57,6 +58,7 @@ export class ResponseCreateRequestDto implements ResponseCreateRequest {
   @IsOptional()
   @IsString()
   @IsNotEmpty()
+  @HasNoNul()
   previous_response_id?: string | null;
 
   @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() stream?: boolean | null;

@@ -78,9 +78,9 @@ export class ResponsesService {
     return {
       ...outcome,
       value: responseEvents(builder, outcome.value),
-      // A stream its client abandoned has no final response: nothing to keep.
+      // A stream its client abandoned was never answered: nothing to keep.
       afterAnswer: () => {
-        if (builder.result) this.keep(prepared, caller.principal, builder.result);
+        if (builder.result && !caller.signal.aborted) this.keep(prepared, caller.principal, builder.result);
       },
     };
   }
@@ -110,12 +110,13 @@ export class ResponsesService {
   }
 
   async delete(principal: Principal, id: string): Promise<{ id: string; object: 'response'; deleted: true }> {
-    if (!(await this.store.delete(id, principal.userId))) throw notFound(id);
+    // An id PostgreSQL cannot hold as text (a NUL) was never stored.
+    if (id.includes('\0') || !(await this.store.delete(id, principal.userId))) throw notFound(id);
     return { id, object: 'response', deleted: true };
   }
 
   private async find(principal: Principal, id: string, param: string | null = null): Promise<StoredResponse> {
-    const stored = await this.store.find(id, principal.userId);
+    const stored = id.includes('\0') ? null : await this.store.find(id, principal.userId);
     if (!stored) throw notFound(id, param);
     return stored;
   }
