@@ -11,6 +11,7 @@ import {
   Injectable,
   Logger,
   Module,
+  type Type,
 } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -21,6 +22,7 @@ import { ErrorCode, GatewayError, OpenAiExceptionFilter } from '@xrouter/common'
 import { XRouterMetrics } from '@xrouter/metrics';
 import {
   rateLimitConfig,
+  RateLimitGuard,
   RateLimitModule,
   RateLimitService,
   SkipRateLimit,
@@ -281,9 +283,6 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
     }
   }
 
-  @Module({ providers: [{ provide: APP_GUARD, useClass: FakeAuthGuard }] })
-  class FakeAuthModule {}
-
   @Controller()
   class DummyController {
     @Get('limited')
@@ -318,13 +317,15 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
   })
   class TestInfrastructureModule {}
 
-  async function start(imports: Array<typeof FakeAuthModule | typeof RateLimitModule>): Promise<{
+  /** The app with these global guards, in this order (the gateway registers its own in `gateway.module.ts`). */
+  async function start(guards: Array<Type<CanActivate>>): Promise<{
     app: INestApplication;
     url: string;
   }> {
     const moduleRef = await Test.createTestingModule({
-      imports: [TestInfrastructureModule, ...imports],
+      imports: [TestInfrastructureModule, RateLimitModule],
       controllers: [DummyController],
+      providers: guards.map((guard) => ({ provide: APP_GUARD, useClass: guard })),
     }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
     app.useGlobalFilters(new OpenAiExceptionFilter());
@@ -349,7 +350,7 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
   const as = (caller: Principal): RequestInit => ({ headers: { 'x-test-principal': JSON.stringify(caller) } });
 
   it('should send the headers on success and answer 429 with Retry-After past the limit', async () => {
-    const started = await start([FakeAuthModule, RateLimitModule]);
+    const started = await start([FakeAuthGuard, RateLimitGuard]);
     app = started.app;
     const caller = principal({ rpmLimit: 2, tpmLimit: 500 });
     for (const remaining of ['1', '0']) {
@@ -382,7 +383,7 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
   });
 
   it('should leave public and @SkipRateLimit routes unlimited and without headers', async () => {
-    const started = await start([FakeAuthModule, RateLimitModule]);
+    const started = await start([FakeAuthGuard, RateLimitGuard]);
     app = started.app;
     const caller = principal({ rpmLimit: 1 });
     for (let i = 0; i < 3; i++) {
@@ -395,8 +396,8 @@ describe('RateLimitGuard in a Nest app over HTTP', () => {
     }
   });
 
-  it('should answer 500 rather than limit nothing when the module is imported before the auth module', async () => {
-    const started = await start([RateLimitModule, FakeAuthModule]);
+  it('should answer 500 rather than limit nothing when registered before the auth guard', async () => {
+    const started = await start([RateLimitGuard, FakeAuthGuard]);
     app = started.app;
     const response = await fetch(`${started.url}/limited`, as(principal()));
     expect(response.status).toBe(500);
