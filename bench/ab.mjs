@@ -3,6 +3,7 @@
 // `dist/` (e.g. copies of dist/ before and after a change). Both gateways run at once on the same PostgreSQL, Redis
 // and emulator, pinned to core 0 like in run.mjs, and take turns under 64 connections (A B B A A B …) so drift on
 // a shared machine falls on both alike. Prints CPU µs per request and req/s per round, and the medians.
+// `AB_ENV_B="FAST_ROUTES=false"` gives B settings of its own: one build against itself with a switch flipped.
 import { join, resolve } from 'node:path';
 import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +40,11 @@ if (!dirA || !dirB) {
   process.exit(64);
 }
 
+/** `AB_ENV_B="FAST_ROUTES=false OTHER=1"`: settings for B only, to A/B one build against itself with a switch. */
+function envOf(spec = '') {
+  return Object.fromEntries(spec.split(/\s+/).filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2)));
+}
+
 const median = (v) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -57,7 +63,7 @@ function rootOf(dir) {
   return dir;
 }
 
-async function startGateway(name, root, services, config) {
+async function startGateway(name, root, services, config, extraEnv = {}) {
   const port = await freePort();
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
@@ -72,6 +78,7 @@ async function startGateway(name, root, services, config) {
     LOG_LEVEL: 'info',
     RATE_LIMIT_RPS: '100000',
     RATE_LIMIT_BURST: '1000000',
+    ...extraEnv,
   });
   const log = join(os.tmpdir(), `xrouter-ab-${name}.log`);
   const child = startChild(...pinned(0, process.execPath, [join(root, 'xrouter-ab-gateway.js')]), {
@@ -146,7 +153,7 @@ models:
 `,
   );
   const a = await startGateway('A', rootOf(dirA), services, config);
-  const b = await startGateway('B', rootOf(dirB), services, config);
+  const b = await startGateway('B', rootOf(dirB), services, config, envOf(process.env.AB_ENV_B));
   for (const t of [a, b]) await load(t, 4); // warm-up (JIT)
   const figures = { A: [], B: [] };
   for (let r = 0; r < ROUNDS; r++) {
