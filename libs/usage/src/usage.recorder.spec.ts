@@ -188,6 +188,21 @@ describe('UsageRecorder', () => {
     expect(recorder.stats()).toMatchObject({ failures: 3, buffered: 0, written: 8, dropped: 0 });
   });
 
+  it('should write again within 5 s of the database coming back, however long it was down', async () => {
+    recorder = new UsageRecorder(writer, settings({ batchSize: 1, flushIntervalMs: 100 }));
+    let attempts = 0;
+    writer.failWith = () => {
+      attempts += 1;
+      return new Error('connect ECONNREFUSED');
+    };
+    writer.failNext = 20; // the database comes back right after the 20th failed write, with the backoff at its cap
+    recorder.record(entry(0));
+    while (attempts < 20) await jest.advanceTimersByTimeAsync(100);
+    expect(recorder.stats()).toMatchObject({ written: 0, buffered: 1 });
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(recorder.stats()).toMatchObject({ written: 1, buffered: 0 });
+  });
+
   it('should not retry before the backoff has passed, even with the interval ticking', async () => {
     recorder = new UsageRecorder(writer, settings({ batchSize: 1, flushIntervalMs: 10 }));
     let attempts = 0;

@@ -24,7 +24,12 @@ export interface UsageRecorderStats {
 }
 
 const RETRY_BASE_MS = 200;
-export const RETRY_MAX_MS = 30_000;
+/**
+ * The longest wait between retries while the database is down. One INSERT attempt every few seconds costs nothing,
+ * and a longer cap would leave rows waiting (and the buffer filling toward `bufferMax`) long after the database is
+ * back: after a 15 s outage a 30 s cap meant up to 13 s more of nothing written.
+ */
+export const RETRY_MAX_MS = 5_000;
 const LOG_EVERY_MS = 30_000;
 
 /** The wait after `failures` consecutive failed writes: capped exponential backoff, up to 25 % below the target. */
