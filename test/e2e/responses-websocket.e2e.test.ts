@@ -173,6 +173,36 @@ describe('the Responses API over WebSocket', () => {
     socket.ws.close();
   });
 
+  it('should continue an unstored response on its own socket, with its history, and on no other', async () => {
+    const completedOn = async (socket: RawSocket, after: number) =>
+      (await socket.until((e) => e.type === 'response.completed' && socket.events.indexOf(e) >= after))
+        .filter((e) => e.type === 'response.completed')
+        .at(-1) as unknown as { response: { id: string; usage: { input_tokens: number } } };
+    const socket = await RawSocket.open(gateway.url, key);
+    socket.send({ type: 'response.create', model: 'GigaChat-2', input: 'Меня зовут Пётр', store: false });
+    const first = await completedOn(socket, 0);
+    const mark = socket.events.length;
+    socket.send({
+      type: 'response.create',
+      model: 'GigaChat-2',
+      input: 'Как меня зовут?',
+      store: false,
+      previous_response_id: first.response.id,
+    });
+    // The history ("Меня зовут Пётр" (3) and its answer (9)) came from the socket's memory: nothing was stored.
+    expect((await completedOn(socket, mark)).response.usage.input_tokens).toBe(15);
+    expect(socket.events.filter((e) => e.type === 'error')).toEqual([]);
+
+    // Neither another socket nor HTTP can see it.
+    const other = await RawSocket.open(gateway.url, key);
+    other.send({ type: 'response.create', model: 'GigaChat-2', input: 'и?', previous_response_id: first.response.id });
+    const [refused] = (await other.until((e) => e.type === 'error')).filter((e) => e.type === 'error');
+    expect(refused).toMatchObject({ status: 404, param: 'previous_response_id' });
+    expect((await callApi(gateway.url, key, 'GET', `/v1/responses/${first.response.id}`)).status).toBe(404);
+    socket.ws.close();
+    other.ws.close();
+  });
+
   it('should answer a bad message with an error event and keep the socket open', async () => {
     const socket = await RawSocket.open(gateway.url, key);
     socket.send('not json');

@@ -18,7 +18,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../json-body';
 import type { WebSocketSessions } from '../../front-door/upgrade-dispatcher';
 import type { CallerContext } from '../request-context';
 import { ResponseCreateRequestDto } from './response-create-request.dto';
-import { ResponsesService } from './responses.service';
+import { ResponsesService, type ConnectionState } from './responses.service';
 
 /** Past this many bytes waiting to be written to a socket, the next event waits until they are (a slow reader). */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -33,6 +33,8 @@ const MAX_QUEUED = 16;
  */
 class ResponsesSocket {
   private readonly gone = new AbortController();
+  /** The last response answered on this socket, for `previous_response_id` without the store. */
+  private readonly state: ConnectionState = { last: null };
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
   private running = false;
@@ -120,7 +122,7 @@ class ResponsesSocket {
         signal: this.gone.signal,
         cache: null,
       };
-      const outcome = await this.owner.responses.stream(body, caller);
+      const outcome = await this.owner.responses.stream(body, caller, this.state);
       for await (const event of outcome.value) await this.send(event);
       outcome.afterAnswer();
     } catch (error) {

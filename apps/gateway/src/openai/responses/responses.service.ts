@@ -34,6 +34,15 @@ export interface InputItemList {
   has_more: boolean;
 }
 
+/**
+ * The state a WebSocket connection keeps between its responses: the last one answered on it, stored or not, so that
+ * `previous_response_id` naming it continues without the store (and works with `store: false`, as OpenAI's
+ * WebSocket mode does). Only the most recent response is kept; older ones must have been stored.
+ */
+export interface ConnectionState {
+  last: StoredResponse | null;
+}
+
 /** What a prepared request needs to become a stored response. */
 interface Prepared {
   parsed: ParsedResponseRequest;
@@ -68,11 +77,13 @@ export class ResponsesService {
     return { ...outcome, value: response, afterAnswer: () => this.keep(prepared, caller.principal, response) };
   }
 
+  /** `connection`: the socket's state, when streamed over a WebSocket; it is then updated with this response. */
   async stream(
     body: ResponseCreateRequest,
     caller: CallerContext,
+    connection?: ConnectionState,
   ): Promise<Answered<RouteOutcome<AsyncIterable<ResponseStreamEvent>>>> {
-    const prepared = await this.prepare(body, caller.principal);
+    const prepared = await this.prepare(body, caller.principal, connection);
     const outcome = await this.gateway.chatStream(toChatRequest(prepared.parsed, prepared.context), caller);
     const builder = new ResponseEventBuilder(prepared.shell);
     return {
@@ -80,7 +91,9 @@ export class ResponsesService {
       value: responseEvents(builder, outcome.value),
       // A stream its client abandoned was never answered: nothing to keep.
       afterAnswer: () => {
-        if (builder.result && !caller.signal.aborted) this.keep(prepared, caller.principal, builder.result);
+        if (!builder.result || caller.signal.aborted) return;
+        const answered = this.keep(prepared, caller.principal, builder.result);
+        if (connection) connection.last = answered;
       },
     };
   }
@@ -122,21 +135,28 @@ export class ResponsesService {
   }
 
   /** Checks the request and loads the chain it continues: everything that can refuse it before it is admitted. */
-  private async prepare(body: ResponseCreateRequest, principal: Principal): Promise<Prepared> {
+  private async prepare(
+    body: ResponseCreateRequest,
+    principal: Principal,
+    connection?: ConnectionState,
+  ): Promise<Prepared> {
     const parsed = parseResponseRequest(body);
     const previousId = parsed.settings.previous_response_id;
     let context: ConversationItem[] = [];
     if (previousId !== null) {
-      const previous = await this.find(principal, previousId, 'previous_response_id');
+      const local = connection?.last?.id === previousId ? connection.last : null;
+      const previous = local ?? (await this.find(principal, previousId, 'previous_response_id'));
       context = [...previous.context, ...previous.input, ...previous.response.output];
     }
     const shell = responseShell(parsed.settings, newId('resp'), Math.floor(Date.now() / 1000));
     return { parsed, shell, context };
   }
 
-  /** Stores the response, when asked to; a failure to store is logged (the client already has its answer). */
-  private keep(prepared: Prepared, principal: Principal, response: ResponseObject): void {
-    if (!prepared.parsed.settings.store) return;
+  /**
+   * The answered response with its chain, stored when the request asked to (a failure to store is logged: the client
+   * already has its answer).
+   */
+  private keep(prepared: Prepared, principal: Principal, response: ResponseObject): StoredResponse {
     const stored: StoredResponse = {
       id: response.id,
       createdAt: new Date(response.created_at * 1000),
@@ -145,10 +165,12 @@ export class ResponsesService {
       input: prepared.parsed.input,
       response,
     };
+    if (!prepared.parsed.settings.store) return stored;
     this.store.save(stored).catch((error: unknown) => {
       this.logger.warn(
         `Could not store response ${response.id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
       );
     });
+    return stored;
   }
 }
