@@ -154,6 +154,48 @@ describe('the Responses API over WebSocket', () => {
     expect(deltas.join('')).toContain('Echo: два');
   });
 
+  it('should make a tool round trip on one socket of the official client, continuing by previous_response_id', async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const socket = new ResponsesWS(client);
+    const completed: OpenAI.Responses.Response[] = [];
+    let next: (response: OpenAI.Responses.Response) => void = () => undefined;
+    socket.on('error', (error) => {
+      throw error;
+    });
+    socket.on('response.completed', (event) => {
+      completed.push(event.response);
+      next(event.response);
+    });
+    const answered = () => new Promise<OpenAI.Responses.Response>((resolve) => (next = resolve));
+    const tool: OpenAI.Responses.FunctionTool = {
+      type: 'function',
+      name: 'get_weather',
+      description: 'Weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      strict: false,
+    };
+    let waiting = answered();
+    socket.send({ type: 'response.create', model: 'GigaChat-2', input: 'Москва', tools: [tool], store: false });
+    const first = await waiting;
+    const call = first.output.find((item) => item.type === 'function_call');
+    if (call?.type !== 'function_call') throw new Error(`expected a function call: ${JSON.stringify(first)}`);
+    expect(JSON.parse(call.arguments)).toEqual({ city: 'Москва' });
+    waiting = answered();
+    socket.send({
+      type: 'response.create',
+      model: 'GigaChat-2',
+      tools: [tool],
+      store: false,
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"t": -3}' }],
+    });
+    const second = await waiting;
+    socket.close({ code: 1000, reason: 'done' });
+    expect(second.previous_response_id).toBe(first.id);
+    const text = second.output.map((item) => (item.type === 'message' ? JSON.stringify(item.content) : '')).join('');
+    expect(text).toContain('Tool result:');
+  });
+
   it('should continue a response by previous_response_id on the same socket', async () => {
     const socket = await RawSocket.open(gateway.url, key);
     socket.send({ type: 'response.create', model: 'GigaChat-2', input: 'первый' });
