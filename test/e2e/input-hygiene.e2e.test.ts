@@ -69,6 +69,22 @@ describe('input hygiene through the running gateway', () => {
   });
 
   it.each([
+    ['POST', '/admin/api-keys', { name: 'typo', rpm: 5 }, 'rpm'],
+    ['POST', '/admin/api-keys', { name: 'typo', monthly_budget: '10' }, 'monthly_budget'],
+    ['POST', '/admin/users', { email: 'typo@example.com', role: 'user', budget_rub: 5 }, 'budget_rub'],
+    ['POST', '/admin/oauth-clients', { name: 'Acme', redirect_uris: ['https://a.example/cb'], scope: 'chat' }, 'scope'],
+    ['GET', '/admin/usage?from=2026-01-01&grup_by=model', undefined, 'grup_by'],
+  ])('should refuse an undeclared field of %s %s by name, and create nothing', async (method, path, body, param) => {
+    const before = (await send('GET', '/admin/api-keys')).text;
+    const error = await refused(method, path, body);
+    expect(error).toMatchObject({ param, message: `Unrecognized field '${param}'.` });
+    expect((await send('GET', '/admin/api-keys')).text).toBe(before);
+    expect(JSON.parse((await send('GET', '/admin/users')).text)).not.toContainEqual(
+      expect.objectContaining({ email: 'typo@example.com' }),
+    );
+  });
+
+  it.each([
     ['GET', '/admin/api-keys?user_id=abc', 'user_id'],
     ['GET', '/admin/api-keys/abc', 'id'],
     ['GET', '/admin/api-keys/------------------------------------', 'id'],

@@ -1,10 +1,14 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { ValidatorOptions } from 'class-validator';
 import { ErrorCode } from '../errors/error-code';
 import { GatewayError } from '../errors/gateway.error';
 import { memoizeValidationMetadata } from './validation-metadata.cache';
 
 /** `messages[0].role` from the nested ValidationError tree, the way OpenAI names `param`. */
-function firstViolation(errors: ValidationError[], prefix = ''): { param: string; message: string } | null {
+function firstViolation(
+  errors: ValidationError[],
+  prefix = '',
+): { param: string; message: string; unknown: boolean } | null {
   for (const error of errors) {
     const param = /^\d+$/.test(error.property)
       ? `${prefix}[${error.property}]`
@@ -13,12 +17,30 @@ function firstViolation(errors: ValidationError[], prefix = ''): { param: string
         : error.property;
     if (error.constraints) {
       const message = Object.values(error.constraints)[0] ?? 'is invalid';
-      return { param, message };
+      return { param, message, unknown: 'whitelistValidation' in error.constraints };
     }
     const nested = firstViolation(error.children ?? [], param);
     if (nested) return nested;
   }
   return null;
+}
+
+const ACCEPTS_UNKNOWN_FIELDS = Symbol.for('xrouter.acceptsUnknownFields');
+
+/**
+ * Marks a DTO whose unknown fields are accepted (and passed on) rather than refused: the OpenAI wire's request
+ * bodies, where clients send provider extensions (`top_k`, `repetition_penalty`, …) that OpenAI-compatible upstreams
+ * take, and which the capability rules judge per model. Every other DTO (the admin API, budgets, users) refuses a
+ * field it does not declare, by name: `rpm` for `rpm_limit` is a 400, not a key created without its limit.
+ */
+export function AcceptsUnknownFields(): ClassDecorator {
+  return (target) => {
+    Object.defineProperty(target, ACCEPTS_UNKNOWN_FIELDS, { value: true });
+  };
+}
+
+function acceptsUnknownFields(target: unknown): boolean {
+  return (target as { [ACCEPTS_UNKNOWN_FIELDS]?: boolean } | undefined)?.[ACCEPTS_UNKNOWN_FIELDS] === true;
 }
 
 /**
@@ -33,6 +55,11 @@ class GatewayValidationPipe extends ValidationPipe {
       throw new GatewayError(ErrorCode.BAD_REQUEST, 'The request body must be a JSON object.');
     }
     return super.transform(value, metadata);
+  }
+
+  protected override validate(object: object, options?: ValidatorOptions) {
+    if (acceptsUnknownFields(object.constructor)) return super.validate(object, options);
+    return super.validate(object, { ...options, whitelist: true, forbidNonWhitelisted: true });
   }
 }
 
@@ -49,6 +76,11 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const violation = firstViolation(errors);
       if (!violation) return new GatewayError(ErrorCode.BAD_REQUEST, 'The request is invalid.');
+      if (violation.unknown) {
+        return new GatewayError(ErrorCode.BAD_REQUEST, `Unrecognized field '${violation.param}'.`, {
+          param: violation.param,
+        });
+      }
       // class-validator messages start with the property name ("model must be a string"): name the full path.
       const detail = violation.message.replace(/^\S+\s/, '');
       return new GatewayError(ErrorCode.BAD_REQUEST, `Invalid '${violation.param}': ${detail}.`, {

@@ -1,3 +1,4 @@
+import { AcceptsUnknownFields } from '@xrouter/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -154,6 +155,7 @@ class ToolDto {
 }
 
 /** `POST /v1/chat/completions`, as OpenAI defines it. Fields not listed are passed to the upstream untouched. */
+@AcceptsUnknownFields()
 export class ChatCompletionRequestDto implements ChatCompletionRequest {
   [extra: string]: unknown;
 

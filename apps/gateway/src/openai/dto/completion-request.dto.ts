@@ -1,3 +1,4 @@
+import { AcceptsUnknownFields } from '@xrouter/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -64,6 +65,7 @@ class CompletionStreamOptionsDto {
  * equivalent on the chat APIs behind the gateway; they are accepted here only to be refused by name
  * (`legacy-completions.ts`), never dropped. Fields not listed are passed to the upstream untouched, as on chat.
  */
+@AcceptsUnknownFields()
 export class CompletionRequestDto {
   [extra: string]: unknown;
 

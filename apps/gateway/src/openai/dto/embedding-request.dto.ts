@@ -1,3 +1,4 @@
+import { AcceptsUnknownFields } from '@xrouter/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMinSize,
@@ -28,6 +29,7 @@ function IsEmbeddingInput(): PropertyDecorator {
 }
 
 /** `POST /v1/embeddings`. */
+@AcceptsUnknownFields()
 export class EmbeddingRequestDto implements EmbeddingRequest {
   @ApiProperty({ example: 'bge-m3' }) @IsString() @IsNotEmpty() model!: string;
 

@@ -12,7 +12,7 @@ import {
   Min,
   registerDecorator,
 } from 'class-validator';
-import { HasNoNul } from '@xrouter/common';
+import { HasNoNul, AcceptsUnknownFields } from '@xrouter/common';
 import type { ResponseCreateRequest } from './responses.types';
 
 /** `input`: a string, or a non-empty array of items (each checked by the mapping, which names the one at fault). */
@@ -33,6 +33,7 @@ function IsResponseInput(): PropertyDecorator {
  * `POST /v1/responses`, as OpenAI defines it. The DTO checks the top-level scalars; the items, tools and formats are
  * checked by the mapping (`responses-mapping.ts`), which also refuses, by name, any field the gateway cannot honour.
  */
+@AcceptsUnknownFields()
 export class ResponseCreateRequestDto implements ResponseCreateRequest {
   [extra: string]: unknown;
 

@@ -1,9 +1,11 @@
+import { AcceptsUnknownFields } from '@xrouter/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { InputItemsQuery } from './responses.service';
 
 /** `GET /v1/responses/{id}`: a stored response is answered whole; replaying it as a stream is not supported. */
+@AcceptsUnknownFields()
 export class RetrieveQueryDto {
   @ApiPropertyOptional({ description: 'Not supported: only absent or false' })
   @IsOptional()
@@ -17,6 +19,7 @@ export class RetrieveQueryDto {
 }
 
 /** `GET /v1/responses/{id}/input_items`: OpenAI's cursor paging (`include` is not supported: refused). */
+@AcceptsUnknownFields()
 export class InputItemsQueryDto implements InputItemsQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
