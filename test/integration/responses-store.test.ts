@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, databaseSettingsFromEnv, runMigrations } from '@xrouter/database';
 import { addDays, PartitionMaintenanceService, partitionName, utcDay } from '@xrouter/usage';
-import { ResponseStore, type StoredResponse } from '../../apps/gateway/src/openai/responses/response.store';
+import { RECENT_MS, ResponseStore, type StoredResponse } from '../../apps/gateway/src/openai/responses/response.store';
 import { RESPONSES_PARTITIONS } from '../../apps/gateway/src/openai/responses/responses.providers';
-import { responseShell, parseResponseRequest } from '../../apps/gateway/src/openai/responses/responses-mapping';
+import { newId, responseShell, parseResponseRequest } from '../../apps/gateway/src/openai/responses/responses-mapping';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const engine = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
@@ -52,6 +52,20 @@ describe(`stored responses on ${engine}`, () => {
     expect(await store.delete('resp_a', other)).toBe(false);
     expect(await store.delete('resp_a', owner)).toBe(true);
     expect(await store.delete('resp_a', owner)).toBe(false);
+  });
+
+  it('should find a just-made response whose insert another replica has not finished yet, and miss an old one', async () => {
+    const user = randomUUID();
+    const elsewhere = new ResponseStore(dataSource); // another replica's store, on the same database
+    const id = newId('resp');
+    const finding = store.find(id, user);
+    setTimeout(() => void elsewhere.save(stored(id, user, new Date())), 300);
+    expect((await finding)?.id).toBe(id);
+
+    const old = `resp_${(Date.now() - 60_000).toString(16).padStart(12, '0')}${'0'.repeat(36)}`;
+    const started = Date.now();
+    expect(await store.find(old, user)).toBeNull();
+    expect(Date.now() - started).toBeLessThan(RECENT_MS / 10); // asked once: an old id is not waited for
   });
 
   it('should partition responses by day and drop the partitions past retention whole', async () => {

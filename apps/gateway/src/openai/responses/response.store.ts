@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { idCreatedAt } from './responses-mapping';
 import type { ConversationItem, ResponseObject } from './responses.types';
 
 /** A stored response: what it answered, its input, and what earlier responses of its chain said before it. */
@@ -32,8 +33,14 @@ function parsed<T>(value: unknown): T {
  * read and delete is scoped to the user: another user's response does not exist for them.
  *
  * A response is saved after its answer is sent, so a client may ask for it (or continue it) before the insert is
- * done: a read of an id whose insert this process still has in flight waits for that insert first.
+ * done: a read of an id whose insert this process still has in flight waits for that insert first, and a miss for an
+ * id made in the last {@link RECENT_MS} (its insert may be in flight on another replica) is asked again a few times
+ * over about a second before it is a miss.
  */
+/** How young an id must be for a miss to be asked again, and the waits between the asks. */
+export const RECENT_MS = 10_000;
+const RECHECK_AFTER_MS = [50, 150, 300, 500];
+
 @Injectable()
 export class ResponseStore {
   private readonly pending = new Map<string, Promise<void>>();
@@ -64,13 +71,28 @@ export class ResponseStore {
     );
   }
 
-  async find(id: string, userId: string): Promise<StoredResponse | null> {
+  /** Runs `ask` until it finds something; a recent id's miss is asked again (see the class comment). */
+  private async untilFound<T>(id: string, ask: () => Promise<T | null>): Promise<T | null> {
     await this.settled(id);
-    const rows = await this.dataSource.query<Row[]>(
-      `SELECT id, created_at, user_id, context, input, response FROM responses WHERE id = $1 AND user_id = $2 LIMIT 1`,
-      [id, userId],
-    );
-    const row = rows[0];
+    const found = await ask();
+    const createdAt = idCreatedAt(id);
+    if (found !== null || createdAt === null || Math.abs(Date.now() - createdAt) > RECENT_MS) return found;
+    for (const wait of RECHECK_AFTER_MS) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const again = await ask();
+      if (again !== null) return again;
+    }
+    return null;
+  }
+
+  async find(id: string, userId: string): Promise<StoredResponse | null> {
+    const row = await this.untilFound(id, async () => {
+      const rows = await this.dataSource.query<Row[]>(
+        `SELECT id, created_at, user_id, context, input, response FROM responses WHERE id = $1 AND user_id = $2 LIMIT 1`,
+        [id, userId],
+      );
+      return rows[0] ?? null;
+    });
     if (!row) return null;
     return {
       id: row.id,
@@ -84,12 +106,14 @@ export class ResponseStore {
 
   /** Whether there was such a response of this user to delete. */
   async delete(id: string, userId: string): Promise<boolean> {
-    await this.settled(id);
-    // Through a CTE: the driver answers a bare DELETE with [rows, count], a SELECT with its rows.
-    const rows = await this.dataSource.query<Array<{ id: string }>>(
-      `WITH gone AS (DELETE FROM responses WHERE id = $1 AND user_id = $2 RETURNING id) SELECT id FROM gone`,
-      [id, userId],
-    );
-    return rows.length > 0;
+    const gone = await this.untilFound(id, async () => {
+      // Through a CTE: the driver answers a bare DELETE with [rows, count], a SELECT with its rows.
+      const rows = await this.dataSource.query<Array<{ id: string }>>(
+        `WITH gone AS (DELETE FROM responses WHERE id = $1 AND user_id = $2 RETURNING id) SELECT id FROM gone`,
+        [id, userId],
+      );
+      return rows[0] ?? null;
+    });
+    return gone !== null;
   }
 }

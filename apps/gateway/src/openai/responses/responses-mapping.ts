@@ -51,7 +51,15 @@ import type {
 /** Makes the id of a response (`resp`), a message (`msg`), a function call (`fc`) or a tool output (`fco`). */
 export type IdMaker = (prefix: 'resp' | 'msg' | 'fc' | 'fco') => string;
 
-export const newId: IdMaker = (prefix) => `${prefix}_${randomBytes(24).toString('hex')}`;
+/** Ids carry their creation time (12 hex digits of epoch milliseconds) before 36 random hex digits. */
+export const newId: IdMaker = (prefix) =>
+  `${prefix}_${Date.now().toString(16).padStart(12, '0')}${randomBytes(18).toString('hex')}`;
+
+/** When an id made by {@link newId} was made (epoch ms), or null for an id of another shape. */
+export function idCreatedAt(id: string): number | null {
+  const match = /^[a-z]+_([0-9a-f]{12})[0-9a-f]{36}$/.exec(id);
+  return match ? parseInt(match[1], 16) : null;
+}
 
 /** What the request asks of the model, ready to echo in the response object and to send upstream. */
 export interface ResponseSettings {
