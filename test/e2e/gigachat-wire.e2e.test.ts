@@ -166,6 +166,10 @@ describe('the official gigachat client with response_format json_schema', () => 
       messages: [{ role: 'user', content: 'Omsk' }],
       response_format: { type: 'json_schema', schema: SCHEMA, strict: true },
     } as Parameters<GigaChat['chat']>[0]);
-    expect(JSON.parse(completion.choices[0].message.content)).toEqual({ city: 'Omsk', temperature: 3, tags: ['Omsk'] });
+    expect(JSON.parse(completion.choices[0].message.content ?? '')).toEqual({
+      city: 'Omsk',
+      temperature: 3,
+      tags: ['Omsk'],
+    });
   });
 });

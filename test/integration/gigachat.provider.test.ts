@@ -334,11 +334,12 @@ models:
 
   it('should refuse seed, stop and json_object by name before calling upstream', async () => {
     const before = (await stats()).routes['POST /chat/completions'] ?? 0;
-    for (const [extra, param] of [
+    const refused: Array<[Partial<ChatCompletionRequest>, string]> = [
       [{ seed: 1 }, 'seed'],
       [{ stop: ['x'] }, 'stop'],
       [{ response_format: { type: 'json_object' } }, 'response_format'],
-    ] as const) {
+    ];
+    for (const [extra, param] of refused) {
       const error = await failure(provider.chat(ask('hello there', extra), ctx()));
       expect([error.code, error.param]).toEqual([ErrorCode.BAD_REQUEST, param]);
     }

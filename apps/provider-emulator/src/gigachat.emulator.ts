@@ -301,7 +301,8 @@ function validateChat(x: Exchange, body: Record<string, unknown>): Record<string
       return invalid('response_format.strict must be a boolean');
     }
   }
-  if (body.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(String(body.reasoning_effort))) {
+  const effort = body.reasoning_effort;
+  if (effort !== undefined && !(typeof effort === 'string' && REASONING_EFFORTS.includes(effort))) {
     return invalid('reasoning_effort must be one of low, medium, high');
   }
   if (body.functions !== undefined && parseFunctions(body.functions) === undefined) {

@@ -39,16 +39,16 @@ function build(schema: Schema, root: Schema, seed: string, depth: number): unkno
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0] as unknown;
   if ('default' in schema) return schema.default;
   for (const key of ['anyOf', 'oneOf'] as const) {
-    const branches = schema[key];
+    const branches: unknown = schema[key];
     if (Array.isArray(branches) && branches.length > 0) {
-      const nonNull = branches.find((b) => isSchema(b) && b.type !== 'null') ?? branches[0];
+      const nonNull: unknown = branches.find((b) => isSchema(b) && b.type !== 'null') ?? branches[0];
       return build(isSchema(nonNull) ? nonNull : {}, root, seed, depth + 1);
     }
   }
   if (Array.isArray(schema.allOf)) {
     const merged: Schema = { type: 'object', properties: {}, required: [] };
-    for (const part of schema.allOf) {
-      const branch = isSchema(part) && typeof part.$ref === 'string' ? resolve(root, part.$ref) : part;
+    for (const part of schema.allOf as unknown[]) {
+      const branch: unknown = isSchema(part) && typeof part.$ref === 'string' ? resolve(root, part.$ref) : part;
       if (!isSchema(branch)) continue;
       Object.assign(merged.properties as Schema, isSchema(branch.properties) ? branch.properties : {});
     }

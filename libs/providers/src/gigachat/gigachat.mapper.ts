@@ -273,7 +273,7 @@ export function toGigaChatReasoningEffort(effort: unknown, model: string): GigaC
   if (effort === undefined || effort === null) return undefined;
   if (typeof effort === 'string' && REASONING_EFFORTS.includes(effort)) return effort as GigaChatReasoningEffort;
   throw badRequest(
-    `reasoning_effort '${String(effort)}' is not supported by GigaChat model '${model}' (only low, medium, high)`,
+    `reasoning_effort ${JSON.stringify(effort)} is not supported by GigaChat model '${model}' (only low, medium, high)`,
     'reasoning_effort',
   );
 }
