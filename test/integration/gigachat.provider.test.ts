@@ -150,6 +150,7 @@ models:
 
   interface GigaStats {
     oauthTokensIssued: number;
+    functionStatesEchoed: number;
     routes: Record<string, number>;
   }
   const stats = async (): Promise<GigaStats> => {
@@ -208,11 +209,13 @@ models:
     expect(first.choices[0].finish_reason).toBe('tool_calls');
     expect(first.choices[0].message.content).toBeNull();
     const call = first.choices[0].message.tool_calls?.[0];
+    // The id carries GigaChat's functions_state_id, which the next turn sends back (the emulator checks it).
     expect(call).toEqual({
-      id: expect.stringMatching(/^call_[\w-]{24}$/),
+      id: expect.stringMatching(/^call_[0-9a-f]{4}_gsu[0-9a-f]{32}$/),
       type: 'function',
       function: { name: 'get_weather', arguments: '{"city":"Moscow"}' },
     });
+    const echoedBefore = (await stats()).functionStatesEchoed;
 
     const history = (result: string): ChatCompletionRequest => ({
       model: 'giga-max',
@@ -232,6 +235,58 @@ models:
     expect(json.choices[0].message.content).toBe(
       'Tool result: {"temp":-3} The provider emulator answers deterministically.',
     );
+    expect((await stats()).functionStatesEchoed).toBe(echoedBefore + 2);
+    // A forged state id is refused by the emulator as the API would (422 → 400).
+    const forged = { ...call!, id: 'call_0000_gsu' + '0'.repeat(32) };
+    const error = await failure(
+      provider.chat(
+        {
+          ...history('x'),
+          messages: [
+            { role: 'user', content: 'Moscow' },
+            { role: 'assistant', content: null, tool_calls: [forged] },
+            { role: 'tool', tool_call_id: forged.id, content: 'x' },
+          ],
+        },
+        ctx(),
+      ),
+    );
+    expect(error.code).toBe(ErrorCode.BAD_REQUEST);
+  });
+
+  it('should get JSON valid against an OpenAI json_schema, plain and streamed', async () => {
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string' }, temp: { type: 'integer', minimum: -50, maximum: 50 } },
+      required: ['city', 'temp'],
+      additionalProperties: false,
+    };
+    const request = ask('Omsk', {
+      response_format: { type: 'json_schema', json_schema: { name: 'weather', schema, strict: true } },
+    });
+    const plain = await provider.chat(request, ctx());
+    expect(JSON.parse(plain.choices[0].message.content!)).toEqual({ city: 'Omsk', temp: 3 });
+    const chunks = await collect(await provider.chatStream({ ...request, stream: true }, ctx()));
+    expect(JSON.parse(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''))).toEqual({
+      city: 'Omsk',
+      temp: 3,
+    });
+  });
+
+  it('should report the prompt cached in a session as cached_tokens, plain and streamed', async () => {
+    const messages: ChatCompletionRequest['messages'] = [
+      { role: 'system', content: 'You are a terse assistant for tests' },
+      { role: 'user', content: 'hello there' },
+    ];
+    const session = ctx({ sessionId: `s-${randomUUID()}` });
+    const first = await provider.chat({ model: 'giga-max', messages }, session);
+    expect(first.usage?.prompt_tokens_details).toEqual({ cached_tokens: 0 });
+    const again = await provider.chat({ model: 'giga-max', messages }, session);
+    expect(again.usage?.prompt_tokens_details).toEqual({ cached_tokens: 9 });
+    const user = `u-${randomUUID()}`;
+    await provider.chat({ model: 'giga-max', messages, user }, ctx());
+    const chunks = await collect(await provider.chatStream({ model: 'giga-max', messages, user, stream: true }, ctx()));
+    expect(chunks[chunks.length - 1].usage?.prompt_tokens_details).toEqual({ cached_tokens: 9 });
   });
 
   it('should force the only tool for tool_choice required and stream the call as one tool_calls delta', async () => {
@@ -273,8 +328,22 @@ models:
   });
 
   it('should send temperature 0 (GigaChat needs > 0) and still answer', async () => {
-    const completion = await provider.chat(ask('hello there', { temperature: 0, seed: 1, stop: ['x'] }), ctx());
+    const completion = await provider.chat(ask('hello there', { temperature: 0 }), ctx());
     expect(completion.choices[0].message.content).toBe(HELLO_ANSWER);
+  });
+
+  it('should refuse seed, stop and json_object by name before calling upstream', async () => {
+    const before = (await stats()).routes['POST /chat/completions'] ?? 0;
+    const refused: Array<[Partial<ChatCompletionRequest>, string]> = [
+      [{ seed: 1 }, 'seed'],
+      [{ stop: ['x'] }, 'stop'],
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+    ];
+    for (const [extra, param] of refused) {
+      const error = await failure(provider.chat(ask('hello there', extra), ctx()));
+      expect([error.code, error.param]).toEqual([ErrorCode.BAD_REQUEST, param]);
+    }
+    expect((await stats()).routes['POST /chat/completions'] ?? 0).toBe(before);
   });
 
   it('should return embeddings with the summed per-item usage under the public model', async () => {

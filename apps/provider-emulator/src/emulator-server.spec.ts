@@ -272,8 +272,15 @@ describe('emulator server: faults, pacing and the admin API', () => {
         routes: { 'POST /chat/completions': 2, 'GET /models': 1, unmatched: 1 },
         oauthTokensIssued: 0,
         faultsInjected: 1,
+        functionStatesEchoed: 0,
       });
-      expect(stats.tbank).toEqual({ requests: 0, routes: {}, oauthTokensIssued: 0, faultsInjected: 0 });
+      expect(stats.tbank).toEqual({
+        requests: 0,
+        routes: {},
+        oauthTokensIssued: 0,
+        faultsInjected: 0,
+        functionStatesEchoed: 0,
+      });
       expect(Object.keys(stats).sort()).toEqual(['gigachat', 'mts', 'tbank', 'yandex']);
 
       await fetch(`${running.base}/_emulator/reset`, { method: 'POST' });

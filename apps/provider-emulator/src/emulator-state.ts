@@ -12,6 +12,8 @@ export interface ProviderStats {
   oauthTokensIssued: number;
   /** Requests answered with an injected fault (header, message directive or admin entry). */
   faultsInjected: number;
+  /** GigaChat: replayed function calls that carried back the right `functions_state_id`. Always 0 for the others. */
+  functionStatesEchoed: number;
 }
 
 export class EmulatorStats {
@@ -20,7 +22,7 @@ export class EmulatorStats {
   private static empty(): Record<ProviderName, ProviderStats> {
     const stats = {} as Record<ProviderName, ProviderStats>;
     for (const name of PROVIDER_NAMES)
-      stats[name] = { requests: 0, routes: {}, oauthTokensIssued: 0, faultsInjected: 0 };
+      stats[name] = { requests: 0, routes: {}, oauthTokensIssued: 0, faultsInjected: 0, functionStatesEchoed: 0 };
     return stats;
   }
 
@@ -32,6 +34,10 @@ export class EmulatorStats {
 
   tokenIssued(provider: ProviderName): void {
     this.stats[provider].oauthTokensIssued++;
+  }
+
+  functionStateEchoed(provider: ProviderName): void {
+    this.stats[provider].functionStatesEchoed++;
   }
 
   faultInjected(provider: ProviderName): void {

@@ -6,6 +6,14 @@
  *   GET  /v1/models, GET /v1/models/{id}, POST /v1/embeddings (usage per item), POST /v1/tokens/count (top-level array)
  * API errors are {status, message}; every API response carries `x-request-id` / `x-session-id` (echoed from the
  * request when sent, else fresh UUIDs) and echoes `x-client-id`.
+ * Shapes are held to the recordings (test/fixtures/recordings/gigachat, gigachat.fidelity.spec.ts). Beyond them:
+ * - `response_format` is GigaChat's flat `{type: "json_schema", schema, strict?}` (OpenAI's nested shape or any other
+ *   type: 422); the answer is then a JSON instance of the schema (schema-instance.ts), indented as recorded.
+ * - `reasoning_effort` must be `low`, `medium` or `high` (else 422).
+ * - A replayed function call's `functions_state_id` must be the one this emulator gave that call (else 422); a
+ *   correct one is counted in the stats (`functionStatesEchoed`).
+ * - `X-Session-ID`: the leading messages a request shares with the previous request of the same session are
+ *   reported as `precached_prompt_tokens` (context caching); without a session it is 0.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -26,6 +34,7 @@ import {
 import type { ReplyInput, ToolSpec } from './deterministic-answer';
 import { countTokens, decideReply, embeddingVector, splitIntoChunks, stableUuid } from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
+import { instanceOf } from './schema-instance';
 
 export const GIGACHAT_MODEL_VERSION = '2.0.28.2';
 export const GIGACHAT_SCOPES = ['GIGACHAT_API_PERS', 'GIGACHAT_API_B2B', 'GIGACHAT_API_CORP'];
@@ -56,6 +65,14 @@ const API_MESSAGES: Record<number, string> = {
 const UUID = /^[0-9a-fA-F-]{36}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const ROLES = ['system', 'user', 'assistant', 'function', 'search_result'];
+const REASONING_EFFORTS = ['low', 'medium', 'high'];
+/** Sessions remembered for `precached_prompt_tokens` before the oldest are forgotten. */
+const MAX_SESSIONS = 10_000;
+
+/** The `functions_state_id` this emulator gives a function call (and expects back with it). */
+export function functionsStateIdFor(name: string, args: unknown): string {
+  return stableUuid(`${name}:${JSON.stringify(args)}`);
+}
 
 interface IssuedToken {
   authKey: string;
@@ -107,6 +124,24 @@ function modelKind(model: string): 'chat' | 'embedder' | undefined {
 export function createGigaChatEmulator(state: EmulatorState): ProviderHandler {
   const tokens = new Map<string, IssuedToken>();
   const refreshAfterExpiry = new Set<string>();
+  /** Per `X-Session-ID`: the message texts of its previous chat request. */
+  const sessions = new Map<string, string[]>();
+
+  /** Tokens of the leading messages this request shares with the session's previous one; remembers this one. */
+  const precachedTokens = (sessionId: string | undefined, messages: Record<string, unknown>[]): number => {
+    if (sessionId === undefined) return 0;
+    const texts = messages.map((message) => `${String(message.role)}:${JSON.stringify(message.content ?? '')}`);
+    const previous = sessions.get(sessionId) ?? [];
+    let shared = 0;
+    for (let i = 0; i < Math.min(texts.length, previous.length) && texts[i] === previous[i]; i++) {
+      const content = messages[i].content;
+      shared += countTokens(typeof content === 'string' ? content : '');
+    }
+    sessions.delete(sessionId);
+    if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value as string);
+    sessions.set(sessionId, texts);
+    return shared;
+  };
 
   const issueToken = (authKey: string, expireOnFirstUse: boolean): { access_token: string; expires_at: number } => {
     if (tokens.size > 10_000) {
@@ -175,8 +210,12 @@ export function createGigaChatEmulator(state: EmulatorState): ProviderHandler {
     const json = (payload: unknown): Promise<void> =>
       answerJson(x, answering, payload, headers, 'application/json; charset=utf-8');
     switch (route) {
-      case 'POST /chat/completions':
-        return chat(x, body, messages ?? [], headers, answering);
+      case 'POST /chat/completions': {
+        const echoed = (messages ?? []).filter((m) => typeof m.functions_state_id === 'string').length;
+        for (let i = 0; i < echoed; i++) state.stats.functionStateEchoed('gigachat');
+        const precached = precachedTokens(header(req, 'x-session-id'), messages ?? []);
+        return chat(x, body, messages ?? [], headers, answering, precached);
+      }
       case 'GET /models':
         return json({ object: 'list', data: listedModels() });
       case 'GET /models/{id}': {
@@ -242,6 +281,29 @@ function validateChat(x: Exchange, body: Record<string, unknown>): Record<string
       return invalid(`messages[${i}].content must be a string`);
     }
     if (message.role === 'system' && i > 0) return invalid('system message must be the first message');
+    if (message.functions_state_id !== undefined) {
+      const call = message.function_call;
+      if (message.role !== 'assistant' || !isRecord(call)) {
+        return invalid(`messages[${i}].functions_state_id belongs on an assistant message with a function_call`);
+      }
+      if (message.functions_state_id !== functionsStateIdFor(String(call.name), call.arguments)) {
+        return invalid(`messages[${i}].functions_state_id is unknown for this function call`);
+      }
+    }
+  }
+  const format = body.response_format;
+  if (format !== undefined) {
+    if (!isRecord(format) || format.type !== 'json_schema') {
+      return invalid("response_format.type must be 'json_schema'");
+    }
+    if (!isRecord(format.schema)) return invalid('response_format.schema must be a JSON Schema object');
+    if (format.strict !== undefined && typeof format.strict !== 'boolean') {
+      return invalid('response_format.strict must be a boolean');
+    }
+  }
+  const effort = body.reasoning_effort;
+  if (effort !== undefined && !(typeof effort === 'string' && REASONING_EFFORTS.includes(effort))) {
+    return invalid('reasoning_effort must be one of low, medium, high');
   }
   if (body.functions !== undefined && parseFunctions(body.functions) === undefined) {
     return invalid('functions must be an array of {name, parameters}');
@@ -270,6 +332,7 @@ async function chat(
   messages: Record<string, unknown>[],
   headers: OutgoingHttpHeaders,
   answering: Answering,
+  precachedPromptTokens: number,
 ): Promise<void> {
   const last = messages[messages.length - 1];
   const lastUser = messages.findLast((message) => message.role === 'user');
@@ -287,6 +350,12 @@ async function chat(
     reply = { kind: 'text', text: GIGACHAT_BLACKLIST_TEXT, truncated: false, completionTokens: 0 };
     reply.completionTokens = countTokens(reply.text);
   }
+  const format = body.response_format;
+  if (reply.kind === 'text' && !blacklisted && isRecord(format) && isRecord(format.schema)) {
+    // Recorded: the structured answer is the JSON indented by 4 spaces.
+    const text = JSON.stringify(instanceOf(format.schema, input.userText), null, 4);
+    reply = { kind: 'text', text, truncated: false, completionTokens: countTokens(text) };
+  }
   const promptTokens = countTokens(
     messages.map((message) => (typeof message.content === 'string' ? message.content : '')).join(' '),
   );
@@ -294,7 +363,7 @@ async function chat(
     prompt_tokens: promptTokens,
     completion_tokens: reply.completionTokens,
     total_tokens: promptTokens + reply.completionTokens,
-    precached_prompt_tokens: 0,
+    precached_prompt_tokens: Math.min(precachedPromptTokens, promptTokens),
   };
   const common = {
     created: Math.floor(Date.now() / 1000),
@@ -309,7 +378,7 @@ async function chat(
           role: 'assistant',
           content: '',
           function_call: { name: reply.name, arguments: reply.args },
-          functions_state_id: stableUuid(`${reply.name}:${JSON.stringify(reply.args)}`),
+          functions_state_id: functionsStateIdFor(reply.name, reply.args),
         }
       : { role: 'assistant', content: reply.text };
 

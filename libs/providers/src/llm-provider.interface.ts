@@ -31,6 +31,8 @@ export interface CallContext {
    * first-token bound to its whole bound. Adapters hand it to the HTTP client with the request.
    */
   readonly onResponseStart?: () => void;
+  /** The client's session id (`x-session-id` header), for providers that cache context by session (GigaChat). */
+  readonly sessionId?: string;
 }
 
 /** A stream whose upstream answered 200; iterating yields OpenAI chunks and throws a GatewayError on failure. */

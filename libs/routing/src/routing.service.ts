@@ -36,6 +36,8 @@ export interface RouteOptions {
   requestId: string;
   /** Aborts when the client disconnects. */
   clientSignal?: AbortSignal;
+  /** The client's `x-session-id`, for providers that cache context by session. */
+  sessionId?: string;
 }
 
 /** What the router did for one request: shown to the client in headers and recorded in usage. */
@@ -222,6 +224,7 @@ export class RoutingService implements OnModuleInit {
       publicModel: request.requestedModel,
       completionId: request.completionId,
       onResponseStart: streaming ? undefined : begun,
+      ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
     };
     try {
       const value = await request.call(ctx, deadline);

@@ -70,7 +70,11 @@ export class CallPipeline {
       principal: caller.principal,
       model,
       stream,
-      options: { requestId: caller.requestId, clientSignal: caller.signal },
+      options: {
+        requestId: caller.requestId,
+        clientSignal: caller.signal,
+        ...(caller.sessionId !== undefined ? { sessionId: caller.sessionId } : {}),
+      },
     };
     try {
       if (!permitsModel(caller.principal, model)) {

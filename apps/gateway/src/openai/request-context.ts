@@ -12,6 +12,8 @@ export interface CallerContext {
   signal: AbortSignal;
   /** What the request's `x-xrouter-cache` header asks of the answer cache: `use`, `skip`, or nothing (the key's setting). */
   cache: CacheDirective;
+  /** The request's `x-session-id` header: a provider that caches context by session (GigaChat) is sent it. */
+  sessionId?: string;
 }
 
 export type CacheDirective = 'use' | 'skip' | null;
@@ -25,13 +27,41 @@ export function cacheDirective(header: string | string[] | undefined): CacheDire
   });
 }
 
+/** Longest `x-session-id` accepted. */
+export const MAX_SESSION_ID_LENGTH = 256;
+
+/** The `x-session-id` request header (context caching at providers that have it); too long or repeated is a 400. */
+export function sessionIdHeader(header: string | string[] | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  if (typeof header !== 'string' || header.length > MAX_SESSION_ID_LENGTH) {
+    throw new GatewayError(
+      ErrorCode.BAD_REQUEST,
+      `The x-session-id header must be one value of at most ${MAX_SESSION_ID_LENGTH} characters`,
+      { param: 'x-session-id' },
+    );
+  }
+  return header;
+}
+
 /** The caller of this request, with a signal that aborts when the client goes away before the answer is done. */
-export function callerContext(principal: Principal, res: ServerResponse, cache: CacheDirective = null): CallerContext {
+export function callerContext(
+  principal: Principal,
+  res: ServerResponse,
+  cache: CacheDirective = null,
+  sessionId?: string,
+): CallerContext {
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(clientClosed());
   });
-  return { principal, requestId: String(res.getHeader('x-request-id')), signal: controller.signal, cache };
+  const caller: CallerContext = {
+    principal,
+    requestId: String(res.getHeader('x-request-id')),
+    signal: controller.signal,
+    cache,
+  };
+  if (sessionId !== undefined) caller.sessionId = sessionId;
+  return caller;
 }
 
 /**
@@ -46,6 +76,7 @@ export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContex
     req.principal,
     http.getResponse<ServerResponse>(),
     cacheDirective(req.headers['x-xrouter-cache']),
+    sessionIdHeader(req.headers['x-session-id']),
   );
 });
 

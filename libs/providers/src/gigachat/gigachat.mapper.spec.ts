@@ -13,8 +13,11 @@ import {
   toFunctionContent,
   toGigaChatEmbeddingRequest,
   toGigaChatMessages,
+  functionsStateIdOf,
   toGigaChatRequest,
+  toGigaChatResponseFormat,
   toGigaChatTemperature,
+  toolCallIdFor,
   toUsage,
 } from './gigachat.mapper';
 import type { GigaChatFunction, GigaChatStreamEvent } from './gigachat.types';
@@ -206,7 +209,7 @@ describe('toGigaChatTemperature', () => {
 });
 
 describe('toGigaChatRequest', () => {
-  it('should keep supported parameters, rename tools and drop the unsupported ones', () => {
+  it('should keep supported parameters, rename tools, and leave out what asks for nothing', () => {
     const request: ChatCompletionRequest = {
       model: 'giga-public',
       messages: [{ role: 'user', content: 'hi' }],
@@ -215,16 +218,15 @@ describe('toGigaChatRequest', () => {
       max_tokens: 100,
       tools: [weather],
       tool_choice: 'auto',
-      stop: ['x'],
-      presence_penalty: 1,
-      frequency_penalty: 1,
-      seed: 7,
-      n: 2,
+      stop: [],
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      n: 1,
       user: 'u',
-      logprobs: true,
+      logprobs: false,
       parallel_tool_calls: false,
       stream_options: { include_usage: true },
-      response_format: { type: 'json_object' },
+      response_format: { type: 'text' },
       repetition_penalty: 1.1,
       update_interval: 0.5,
       profanity_check: false,
@@ -515,5 +517,141 @@ describe('embeddings and models', () => {
       }),
     ).toEqual(['GigaChat-2-Max', 'Embeddings']);
     expect(modelIdsOf({})).toEqual([]);
+  });
+});
+
+describe('refused and translated request fields', () => {
+  const base: ChatCompletionRequest = { model: 'giga-public', messages: [{ role: 'user', content: 'hi' }] };
+
+  it.each([
+    ['stop', { stop: ['x'] }],
+    ['stop', { stop: 'x' }],
+    ['presence_penalty', { presence_penalty: 1 }],
+    ['frequency_penalty', { frequency_penalty: -0.5 }],
+    ['seed', { seed: 7 }],
+    ['logprobs', { logprobs: true }],
+    ['top_logprobs', { top_logprobs: 2 }],
+    ['logit_bias', { logit_bias: { '1': 5 } }],
+    ['n', { n: 2 }],
+  ])('should refuse %s with a 400 naming it and the model', (param, extra) => {
+    const error = caught(() => toGigaChatRequest({ ...base, ...extra }, 'GigaChat-2-Max', false));
+    expect(error.code).toBe(ErrorCode.BAD_REQUEST);
+    expect(error.param).toBe(param);
+    expect(error.message).toContain('GigaChat-2-Max');
+  });
+
+  it('should send json_schema flat, as GigaChat records it', () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
+    const body = toGigaChatRequest(
+      { ...base, response_format: { type: 'json_schema', json_schema: { name: 'Out', schema, strict: true } } },
+      'GigaChat-2-Max',
+      false,
+    );
+    expect(body.response_format).toEqual({ type: 'json_schema', schema, strict: true });
+    expect(toGigaChatResponseFormat({ type: 'json_schema', json_schema: { name: 'Out', schema } }, 'G')).toEqual({
+      type: 'json_schema',
+      schema,
+    });
+  });
+
+  it.each([
+    [{ type: 'json_object' }, 'response_format'],
+    [{ type: 'grammar' }, 'response_format'],
+    [{ type: 'json_schema' }, 'response_format.json_schema.schema'],
+    [{ type: 'json_schema', json_schema: { name: 'x', schema: [] } }, 'response_format.json_schema.schema'],
+  ])('should refuse response_format %j naming %s', (format, param) => {
+    const error = caught(() => toGigaChatResponseFormat(format, 'GigaChat-2'));
+    expect(error.code).toBe(ErrorCode.BAD_REQUEST);
+    expect(error.param).toBe(param);
+  });
+
+  it('should name the model when json_object is refused', () => {
+    expect(caught(() => toGigaChatResponseFormat({ type: 'json_object' }, 'GigaChat-2')).message).toContain(
+      "'GigaChat-2'",
+    );
+  });
+
+  it.each(['low', 'medium', 'high'])('should send reasoning_effort %s natively', (effort) => {
+    expect(toGigaChatRequest({ ...base, reasoning_effort: effort }, 'G', false).reasoning_effort).toBe(effort);
+  });
+
+  it.each(['minimal', 'none', 'max'])('should refuse reasoning_effort %s by name', (effort) => {
+    const error = caught(() => toGigaChatRequest({ ...base, reasoning_effort: effort }, 'GigaChat-2', false));
+    expect(error.code).toBe(ErrorCode.BAD_REQUEST);
+    expect(error.param).toBe('reasoning_effort');
+  });
+});
+
+describe('functions_state_id round trip through the tool call id', () => {
+  const stateId = '0199e210-2f13-744c-8fe5-c9a19fe27db7';
+
+  it('should encode a UUID state in a short call id and decode it back', () => {
+    const id = toolCallIdFor(stateId);
+    expect(id).toMatch(/^call_[0-9a-f]{4}_gsu[0-9a-f]{32}$/);
+    expect(id!.length).toBeLessThanOrEqual(45);
+    expect(functionsStateIdOf(id)).toBe(stateId);
+  });
+
+  it('should carry a state that is not a UUID too', () => {
+    expect(functionsStateIdOf(toolCallIdFor('state/with:odd chars'))).toBe('state/with:odd chars');
+  });
+
+  it('should read no state from ordinary ids', () => {
+    expect(functionsStateIdOf('call_abc')).toBeUndefined();
+    expect(functionsStateIdOf(undefined)).toBeUndefined();
+    expect(toolCallIdFor(undefined)).toBeUndefined();
+  });
+
+  it('should give the client a call id with the state and send it back on the next turn', () => {
+    const completion = fromGigaChatCompletion(ctx, {
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'function_call',
+          message: {
+            role: 'assistant',
+            content: '',
+            function_call: { name: 'get_weather', arguments: { city: 'Omsk' } },
+            functions_state_id: stateId,
+          },
+        },
+      ],
+    });
+    const calls = completion.choices[0].message.tool_calls!;
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: calls },
+      { role: 'tool', tool_call_id: calls[0].id, content: '{"t":5}' },
+    ];
+    expect(toGigaChatMessages(messages)[1]).toEqual({
+      role: 'assistant',
+      content: '',
+      function_call: { name: 'get_weather', arguments: { city: 'Omsk' } },
+      functions_state_id: stateId,
+    });
+  });
+
+  it('should put the state of a streamed call into the streamed call id', () => {
+    const state = newStreamState();
+    const chunks = fromGigaChatStreamEvent(
+      ctx,
+      {
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'function_call',
+            delta: {
+              role: 'assistant',
+              content: '',
+              function_call: { name: 'get_weather', arguments: { city: 'Omsk' } },
+              functions_state_id: stateId,
+            },
+          },
+        ],
+      },
+      state,
+    );
+    const id = chunks[0].choices[0].delta.tool_calls![0].id;
+    expect(functionsStateIdOf(id)).toBe(stateId);
   });
 });

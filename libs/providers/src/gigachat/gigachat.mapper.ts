@@ -1,5 +1,6 @@
 /**
- * OpenAI ⇄ GigaChat v1 mapping (docs/provider-protocols.md §6.2), as pure functions of their arguments.
+ * OpenAI ⇄ GigaChat v1 mapping (docs/provider-protocols.md §6.2), as pure functions of their arguments, held to the
+ * recordings in test/fixtures/recordings/gigachat (gigachat.replay.spec.ts).
  *
  * Decisions worth knowing:
  * - `temperature: 0` (or below) is sent as 0.001: GigaChat's schema has an exclusive minimum of 0, and values in
@@ -9,9 +10,19 @@
  * - A `tool` message's content is sent as-is when it already is valid JSON, else as a JSON string
  *   (`JSON.stringify(text)`), because GigaChat wants JSON in `role: function` messages.
  * - More than one tool call in one assistant message cannot be represented (GigaChat makes one call per turn): 400.
- * - Dropped because GigaChat v1 has no such field: stop, presence/frequency penalties, seed, logprobs, n, user,
- *   parallel_tool_calls, stream_options, response_format, reasoning_effort.
+ * - `response_format: {type: "json_schema", json_schema: {schema, strict}}` is sent flat, as GigaChat takes it:
+ *   `{type: "json_schema", schema, strict}`. `json_object` has no GigaChat form: 400 naming `response_format`.
+ * - `reasoning_effort` is sent as GigaChat's own `reasoning_effort` (`low`/`medium`/`high`; anything else: 400).
+ * - A function call's `functions_state_id` rides in the tool call id the client gets (`call_<nonce>_gs…`, see
+ *   {@link toolCallIdFor}) and goes back on the assistant message of the next turn: no state in the gateway.
+ * - `precached_prompt_tokens` becomes `usage.prompt_tokens_details.cached_tokens`; `user` becomes the
+ *   `X-Session-ID` header unless the client sent one (the provider does that).
+ * - Nothing is dropped silently. Refused with 400 naming the field (GigaChat v1 has no such field): a non-empty
+ *   `stop`, non-zero `presence_penalty`/`frequency_penalty`, `seed`, `logprobs: true`, `top_logprobs`, `logit_bias`,
+ *   `n > 1`. Not GigaChat's to see: `stream_options` (the gateway reports usage itself) and `parallel_tool_calls`
+ *   (GigaChat makes at most one call per turn, which satisfies both values).
  */
+import { randomBytes } from 'node:crypto';
 import {
   ChatCompletion,
   ChatCompletionChunk,
@@ -22,6 +33,7 @@ import {
   ErrorCode,
   FinishReason,
   GatewayError,
+  ToolCall,
   ToolChoice,
   ToolDefinition,
   Usage,
@@ -49,6 +61,8 @@ import type {
   GigaChatFunctionChoice,
   GigaChatMessage,
   GigaChatModelList,
+  GigaChatReasoningEffort,
+  GigaChatResponseFormat,
   GigaChatStreamEvent,
   GigaChatUsage,
 } from './gigachat.types';
@@ -71,6 +85,41 @@ export function toFunctionContent(output: string): string {
   } catch {
     return JSON.stringify(output);
   }
+}
+
+const STATE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STATE_IN_CALL_ID = /^call_[0-9a-f]{4}_gs(?:u([0-9a-f]{32})|b([A-Za-z0-9_-]+))$/;
+
+/**
+ * The tool call id a client receives for a GigaChat function call: `call_<4 random hex>_gs` followed by the call's
+ * `functions_state_id` (`u` + the UUID's 32 hex digits, or `b` + base64url for any other form), so that the next
+ * turn can send the state back without the gateway keeping any (see {@link functionsStateIdOf}).
+ */
+export function toolCallIdFor(functionsStateId: string | undefined): string | undefined {
+  if (typeof functionsStateId !== 'string' || functionsStateId === '') return undefined;
+  const nonce = randomBytes(2).toString('hex');
+  return STATE_UUID.test(functionsStateId)
+    ? `call_${nonce}_gsu${functionsStateId.replace(/-/g, '').toLowerCase()}`
+    : `call_${nonce}_gsb${Buffer.from(functionsStateId, 'utf8').toString('base64url')}`;
+}
+
+/** The `functions_state_id` carried by a tool call id made by {@link toolCallIdFor}; undefined for any other id. */
+export function functionsStateIdOf(toolCallId: string | undefined): string | undefined {
+  const match = typeof toolCallId === 'string' ? STATE_IN_CALL_ID.exec(toolCallId) : null;
+  if (!match) return undefined;
+  if (match[1] !== undefined) {
+    const h = match[1];
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  const decoded = Buffer.from(match[2], 'base64url').toString('utf8');
+  return decoded === '' ? undefined : decoded;
+}
+
+/** An OpenAI tool call for a GigaChat function call, its id carrying the call's `functions_state_id` when it has one. */
+function gigaChatToolCall(name: string, args: Record<string, unknown>, functionsStateId?: string): ToolCall {
+  const call = toolCall(name, args);
+  const id = toolCallIdFor(functionsStateId);
+  return id === undefined ? call : { ...call, id };
 }
 
 /**
@@ -102,10 +151,12 @@ export function toGigaChatMessages(messages: readonly ChatMessage[]): GigaChatMe
         }
         if (calls.length === 1) {
           const { name, arguments: args } = calls[0].function;
+          const functionsStateId = functionsStateIdOf(calls[0].id);
           out.push({
             role: 'assistant',
             content: '',
             function_call: { name, arguments: parseToolArguments(args, `${param}.tool_calls[0].function.arguments`) },
+            ...(functionsStateId !== undefined ? { functions_state_id: functionsStateId } : {}),
           });
           return;
         }
@@ -169,12 +220,95 @@ export function toGigaChatTemperature(temperature: number | undefined): number |
   return temperature <= 0 ? GIGACHAT_MIN_TEMPERATURE : temperature;
 }
 
-/** The GigaChat request body for an OpenAI chat request; unsupported OpenAI parameters are left out. */
+/**
+ * OpenAI `response_format` in GigaChat's shape: `json_schema` becomes the flat `{type, schema, strict}` GigaChat
+ * records show; `text` (or none) sends nothing. GigaChat documents no `json_object` mode (its SDK's format type is
+ * the literal `json_schema`), so `json_object` — and any other type — is refused, naming the field and the model.
+ */
+export function toGigaChatResponseFormat(
+  format: ChatCompletionRequest['response_format'],
+  model: string,
+): GigaChatResponseFormat | undefined {
+  if (format === undefined || format === null) return undefined;
+  if (typeof format !== 'object' || typeof format.type !== 'string') {
+    throw badRequest('response_format must be an object with a type', 'response_format');
+  }
+  switch (format.type) {
+    case 'text':
+      return undefined;
+    case 'json_schema': {
+      const spec = format.json_schema;
+      const schema: unknown = spec?.schema;
+      if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+        throw badRequest(
+          'response_format json_schema needs json_schema.schema (a JSON Schema object)',
+          'response_format.json_schema.schema',
+        );
+      }
+      const strict = spec?.strict;
+      return {
+        type: 'json_schema',
+        schema: schema as Record<string, unknown>,
+        ...(typeof strict === 'boolean' ? { strict } : {}),
+      };
+    }
+    case 'json_object':
+      throw badRequest(
+        `response_format 'json_object' is not supported by GigaChat model '${model}': GigaChat takes only ` +
+          `'json_schema' (send {"type":"json_schema","json_schema":{"name":…,"schema":{…}}})`,
+        'response_format',
+      );
+    default:
+      throw badRequest(
+        `response_format '${format.type}' is not supported by GigaChat model '${model}' (only 'text' and 'json_schema')`,
+        'response_format',
+      );
+  }
+}
+
+const REASONING_EFFORTS: readonly string[] = ['low', 'medium', 'high'];
+
+/** OpenAI `reasoning_effort` as GigaChat's field of the same name, which takes only `low`, `medium` and `high`. */
+export function toGigaChatReasoningEffort(effort: unknown, model: string): GigaChatReasoningEffort | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  if (typeof effort === 'string' && REASONING_EFFORTS.includes(effort)) return effort as GigaChatReasoningEffort;
+  throw badRequest(
+    `reasoning_effort ${JSON.stringify(effort)} is not supported by GigaChat model '${model}' (only low, medium, high)`,
+    'reasoning_effort',
+  );
+}
+
+/**
+ * OpenAI parameters GigaChat v1 has no field for, refused by name rather than dropped: a value that asks for
+ * nothing (an empty `stop`, zero penalties, `logprobs: false`, `n: 1`) passes.
+ */
+function refuseUnsupported(request: ChatCompletionRequest, model: string): void {
+  const refuse = (param: string): never => {
+    throw badRequest(`${param} is not supported by GigaChat model '${model}'`, param);
+  };
+  const stop = request.stop;
+  if (stop !== undefined && stop !== null && !(Array.isArray(stop) && stop.length === 0) && stop !== '') refuse('stop');
+  for (const param of ['presence_penalty', 'frequency_penalty'] as const) {
+    const value = request[param];
+    if (value !== undefined && value !== null && value !== 0) refuse(param);
+  }
+  if (request.seed !== undefined && request.seed !== null) refuse('seed');
+  if (request.logprobs !== undefined && request.logprobs !== null && request.logprobs !== false) refuse('logprobs');
+  if (request.top_logprobs !== undefined && request.top_logprobs !== null) refuse('top_logprobs');
+  if (request.logit_bias !== undefined && request.logit_bias !== null) refuse('logit_bias');
+  if (typeof request.n === 'number' && request.n > 1) refuse('n');
+}
+
+/**
+ * The GigaChat request body for an OpenAI chat request. OpenAI parameters without a GigaChat field are refused
+ * (400 naming the field, see {@link refuseUnsupported}); `user` travels as the `X-Session-ID` header (provider).
+ */
 export function toGigaChatRequest(
   request: ChatCompletionRequest,
   upstreamModel: string,
   stream: boolean,
 ): GigaChatChatRequest {
+  refuseUnsupported(request, upstreamModel);
   const body: GigaChatChatRequest = { model: upstreamModel, messages: toGigaChatMessages(request.messages) };
   if (stream) body.stream = true;
   const temperature = toGigaChatTemperature(request.temperature);
@@ -190,6 +324,10 @@ export function toGigaChatRequest(
   if (typeof request.repetition_penalty === 'number') body.repetition_penalty = request.repetition_penalty;
   if (typeof request.update_interval === 'number') body.update_interval = request.update_interval;
   if (typeof request.profanity_check === 'boolean') body.profanity_check = request.profanity_check;
+  const responseFormat = toGigaChatResponseFormat(request.response_format, upstreamModel);
+  if (responseFormat !== undefined) body.response_format = responseFormat;
+  const effort = toGigaChatReasoningEffort(request.reasoning_effort, upstreamModel);
+  if (effort !== undefined) body.reasoning_effort = effort;
   return body;
 }
 
@@ -252,7 +390,10 @@ export function fromGigaChatCompletion(ctx: CallContext, completion: GigaChatCom
   const call = message.function_call;
   const mapped =
     call && typeof call.name === 'string'
-      ? { content: content === '' ? null : content, tool_calls: [toolCall(call.name, argumentsOf(call))] }
+      ? {
+          content: content === '' ? null : content,
+          tool_calls: [gigaChatToolCall(call.name, argumentsOf(call), message.functions_state_id)],
+        }
       : { content };
   return buildCompletion(
     ctx,
@@ -271,6 +412,8 @@ export interface GigaChatStreamState {
   started: boolean;
   /** The event with `finish_reason` was seen. */
   finished: boolean;
+  /** A `functions_state_id` seen in a delta before (or with) its function call. */
+  functionsStateId?: string;
 }
 
 export function newStreamState(): GigaChatStreamState {
@@ -297,9 +440,10 @@ export function fromGigaChatStreamEvent(
   const delta = choice?.delta;
   if (delta && delta.role !== 'function_in_progress') {
     if (typeof delta.content === 'string' && delta.content !== '') emit({ content: delta.content });
+    if (typeof delta.functions_state_id === 'string') state.functionsStateId = delta.functions_state_id;
     const call = delta.function_call;
     if (call && typeof call.name === 'string') {
-      const { id, type, function: fn } = toolCall(call.name, argumentsOf(call));
+      const { id, type, function: fn } = gigaChatToolCall(call.name, argumentsOf(call), state.functionsStateId);
       emit({ tool_calls: [{ index: 0, id, type, function: fn }] });
     }
   }

@@ -30,13 +30,23 @@ import type {
 } from './gigachat.types';
 import { upstreamUrl } from '../http/upstream-url';
 
-function apiHeaders(token: string, requestId?: string): Record<string, string> {
+function apiHeaders(token: string, requestId?: string, sessionId?: string): Record<string, string> {
   return {
     authorization: `Bearer ${token}`,
     'content-type': 'application/json',
     accept: 'application/json',
     ...(requestId ? { 'x-request-id': requestId } : {}),
+    ...(sessionId ? { 'x-session-id': sessionId } : {}),
   };
+}
+
+/**
+ * GigaChat's `X-Session-ID` (its context cache: a session's repeated prompt prefix comes back as
+ * `precached_prompt_tokens`): the client's `x-session-id` header, else the request's `user`.
+ */
+export function gigaChatSessionId(request: ChatCompletionRequest, ctx: CallContext): string | undefined {
+  if (ctx.sessionId) return ctx.sessionId;
+  return typeof request.user === 'string' && request.user !== '' ? request.user : undefined;
 }
 
 /** The API (not the OAuth host) refused the bearer token: it expired or was revoked early. */
@@ -67,7 +77,7 @@ export class GigaChatProvider implements LlmProvider {
       this.http.sendJson<GigaChatCompletion>(ctx.target.provider, {
         method: 'POST',
         url: upstreamUrl(ctx.target, '/chat/completions'),
-        headers: apiHeaders(token, ctx.requestId),
+        headers: apiHeaders(token, ctx.requestId, gigaChatSessionId(request, ctx)),
         body,
         signal: ctx.signal,
         onResponseStart: ctx.onResponseStart,
@@ -82,7 +92,11 @@ export class GigaChatProvider implements LlmProvider {
       this.http.send(ctx.target.provider, {
         method: 'POST',
         url: upstreamUrl(ctx.target, '/chat/completions'),
-        headers: { ...apiHeaders(token, ctx.requestId), accept: 'text/event-stream', 'cache-control': 'no-store' },
+        headers: {
+          ...apiHeaders(token, ctx.requestId, gigaChatSessionId(request, ctx)),
+          accept: 'text/event-stream',
+          'cache-control': 'no-store',
+        },
         body,
         signal: ctx.signal,
         onResponseStart: ctx.onResponseStart,

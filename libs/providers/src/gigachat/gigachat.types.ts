@@ -18,6 +18,8 @@ export interface GigaChatMessage {
   function_call?: GigaChatFunctionCall;
   /** The function a `role: function` message answers. */
   name?: string;
+  /** Echoed on an assistant message that replays a function call: the id GigaChat gave that call's context. */
+  functions_state_id?: string;
 }
 
 export interface GigaChatFunction {
@@ -41,7 +43,19 @@ export interface GigaChatChatRequest {
   repetition_penalty?: number;
   update_interval?: number;
   profanity_check?: boolean;
+  /** Flat, unlike OpenAI's: `{type: "json_schema", schema, strict}` (recorded `test_chat_response_format_json_schema`). */
+  response_format?: GigaChatResponseFormat;
+  /** `low` | `medium` | `high` (the SDK's `Chat.reasoning_effort`). */
+  reasoning_effort?: GigaChatReasoningEffort;
 }
+
+export interface GigaChatResponseFormat {
+  type: 'json_schema';
+  schema: Record<string, unknown>;
+  strict?: boolean;
+}
+
+export type GigaChatReasoningEffort = 'low' | 'medium' | 'high';
 
 export type GigaChatFinishReason = 'stop' | 'length' | 'function_call' | 'blacklist' | 'error';
 
