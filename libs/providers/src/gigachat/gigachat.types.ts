@@ -18,6 +18,8 @@ export interface GigaChatMessage {
   function_call?: GigaChatFunctionCall;
   /** The function a `role: function` message answers. */
   name?: string;
+  /** Ids of files uploaded with `POST /files` (images: see gigachat-files.ts). */
+  attachments?: string[];
 }
 
 export interface GigaChatFunction {

@@ -12,7 +12,8 @@ export interface UpstreamRequest {
   /** Absolute URL; its origin picks the pool. */
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or bytes (a multipart upload). */
+  body?: string | Buffer;
   signal: AbortSignal;
   /** Called once the response headers are in (see `CallContext.onResponseStart`). */
   onResponseStart?: () => void;
