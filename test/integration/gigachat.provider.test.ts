@@ -15,12 +15,18 @@ import { GigaChatTokenCache } from '../../libs/providers/src/gigachat/gigachat-t
 import { embeddingVector } from '../../apps/provider-emulator/src/deterministic-answer';
 import { DEFAULT_GIGACHAT_AUTH_KEY } from '../../apps/provider-emulator/src/emulator-defaults';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createTestPki, type TestPki } from '../support/test-ca';
 import { collect, failure } from '../support/outcomes';
 import { deleteRedisKeys } from '../support/redis-cleanup';
 
 /**
  * The GigaChat adapter against the in-process GigaChat emulator over real HTTP, with the in-process store always and
  * with Redis when REDIS_URL is set (CI): the OAuth token cache is shared through the store across "replicas".
+ * The suite runs over plain HTTP and over HTTPS as GigaChat really is served: a certificate from a CA that is not in
+ * Node's roots (a test CA generated for the run, standing in for the Russian Trusted Root CA) trusted through the
+ * provider's `ca_file`, with the OAuth host on an origin (port) of its own, as `ngw…:9443` is.
  */
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -32,24 +38,23 @@ type OpenStore = (name: string) => Store;
 
 const opened: Store[] = [];
 const memoryStores = new Map<string, Store>();
-const variants: Array<[string, OpenStore]> = [
-  [
-    // The in-process store spans one process only: both "replicas" share the instance.
-    'memory',
-    (name) => {
-      let store = memoryStores.get(name);
-      if (!store) {
-        store = new MemoryStore();
-        memoryStores.set(name, store);
-        opened.push(store);
-      }
-      return store;
-    },
-  ],
-];
+type Transport = 'http' | 'https';
+const variants: Array<[string, Transport, OpenStore]> = [];
+// The in-process store spans one process only: both "replicas" share the instance.
+const openMemoryStore: OpenStore = (name) => {
+  let store = memoryStores.get(name);
+  if (!store) {
+    store = new MemoryStore();
+    memoryStores.set(name, store);
+    opened.push(store);
+  }
+  return store;
+};
+variants.push(['memory', 'http', openMemoryStore], ['memory', 'https', openMemoryStore]);
 if (REDIS_URL) {
   variants.push([
     'redis',
+    'https',
     (name) => {
       const store = createStore({ redisUrl: REDIS_URL, keyPrefix: `${RUN_PREFIX}${name}:` });
       opened.push(store);
@@ -89,24 +94,43 @@ function counted(store: Store): { store: Store; calls: Map<string, number> } {
   return { store: proxy, calls };
 }
 
-describe.each(variants)('GigaChat adapter against the emulator over HTTP (%s store)', (_kind, openStore) => {
+describe.each(variants)('GigaChat adapter against the emulator (%s store, over %s)', (_kind, transport, openStore) => {
   let emulator: EmulatorServer;
-  let base: string;
+  let pki: TestPki | undefined;
+  /** HTTPS: the emulator's own handler on a second port, the OAuth host's origin. */
+  let oauthServer: HttpsServer | undefined;
   let http: UpstreamHttpClient;
   let target: DeploymentTarget;
   let store: Store;
   let provider: GigaChatProvider;
 
   beforeAll(async () => {
-    emulator = createEmulatorServer({ chunks: 4 });
-    const port = await emulator.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    let base: string;
+    let oauthBase: string;
+    if (transport === 'https') {
+      pki = createTestPki();
+      const tls = { cert: pki.serverCert, key: pki.serverKey };
+      emulator = createEmulatorServer({ chunks: 4 }, { tls });
+      base = `https://127.0.0.1:${await emulator.listen(0, '127.0.0.1')}`;
+      const handler = emulator.server.listeners('request')[0] as Parameters<typeof createHttpsServer>[1];
+      const server = createHttpsServer(tls, handler);
+      oauthServer = server;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      oauthBase = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    } else {
+      emulator = createEmulatorServer({ chunks: 4 });
+      base = `http://127.0.0.1:${await emulator.listen(0, '127.0.0.1')}`;
+      oauthBase = base;
+    }
+    // Over HTTPS at most 16 connections: a burst of 100 TLS handshakes on a shared CI machine takes seconds.
     const config = parseRoutingConfig(
       `providers:
   - id: giga
     type: gigachat
     base_url: ${base}/gigachat/api/v1
-    auth_url: ${base}/gigachat/api/v2/oauth
+    auth_url: ${oauthBase}/gigachat/api/v2/oauth
+    ca_file: "${pki?.caPemFile ?? ''}"
+    max_connections: ${transport === 'https' ? 16 : 128}
     accounts: [{ id: main, auth_key: "\${KEY}", scope: GIGACHAT_API_PERS }]
     free: true
 models:
@@ -131,6 +155,12 @@ models:
   afterAll(async () => {
     await http.onApplicationShutdown();
     await emulator.close();
+    if (oauthServer) {
+      const server = oauthServer;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    pki?.remove();
   });
 
   const ctx = (overrides: Partial<CallContext> = {}): CallContext => ({
@@ -153,10 +183,7 @@ models:
     functionStatesEchoed: number;
     routes: Record<string, number>;
   }
-  const stats = async (): Promise<GigaStats> => {
-    const res = await fetch(`${base}/_emulator/stats`);
-    return ((await res.json()) as { gigachat: GigaStats }).gigachat;
-  };
+  const stats = (): Promise<GigaStats> => Promise.resolve(emulator.state.stats.snapshot().gigachat);
   const oauthCalls = async (): Promise<number> => (await stats()).oauthTokensIssued;
 
   it('should answer a plain chat with the exact emulator text, usage and cached tokens', async () => {

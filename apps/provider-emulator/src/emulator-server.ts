@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { EmulatorOptions } from './emulator-defaults';
 import { DEFAULT_EMULATOR_OPTIONS } from './emulator-defaults';
@@ -27,7 +28,15 @@ export interface EmulatorServer {
   close(): Promise<void>;
 }
 
-export function createEmulatorServer(options: Partial<EmulatorOptions> = {}): EmulatorServer {
+/** How the emulator listens: plain HTTP, or HTTPS with this certificate (tests pass one signed by a test CA). */
+export interface EmulatorTransport {
+  tls?: { cert: string; key: string };
+}
+
+export function createEmulatorServer(
+  options: Partial<EmulatorOptions> = {},
+  transport: EmulatorTransport = {},
+): EmulatorServer {
   const state = new EmulatorState({ ...DEFAULT_EMULATOR_OPTIONS, ...options });
   const routes: [prefix: string, handler: ProviderHandler][] = [
     ['/mts/v1', createOpenAiCompatibleEmulator(state, mtsProfile(state.options))],
@@ -49,7 +58,7 @@ export function createEmulatorServer(options: Partial<EmulatorOptions> = {}): Em
     sendJson(res, 404, { error: { message: `No emulator route for ${req.method} ${path}` } });
   };
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -58,7 +67,8 @@ export function createEmulatorServer(options: Partial<EmulatorOptions> = {}): Em
       const message = error instanceof Error ? error.message : String(error);
       sendJson(res, 500, { error: { message: `Emulator failure: ${message}` } });
     });
-  });
+  };
+  const server: Server = transport.tls ? createHttpsServer(transport.tls, listener) : createServer(listener);
 
   return {
     server,

@@ -2,6 +2,7 @@
 import type { EmulatorOptions, ProviderName } from './emulator-defaults';
 import { PROVIDER_NAMES } from './emulator-defaults';
 import { FaultRegistry } from './faults';
+import { GigaChatFileStore } from './gigachat-files.emulator';
 
 export interface ProviderStats {
   /** Every request that reached the provider's routes, faulted ones included. */
@@ -56,6 +57,8 @@ export class EmulatorStats {
 export class EmulatorState {
   readonly stats = new EmulatorStats();
   readonly faults = new FaultRegistry();
+  /** GigaChat's uploaded files (`POST /files`), per authorization key. */
+  readonly gigachatFiles = new GigaChatFileStore();
   private seq = 0;
 
   constructor(readonly options: EmulatorOptions) {}

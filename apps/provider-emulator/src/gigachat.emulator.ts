@@ -4,6 +4,8 @@
  *   POST /v1/chat/completions  plain and SSE (`object: chat.completion`, no `id`, model `<name>:2.0.28.2`),
  *                              `functions` / `function_call` (arguments as an object, one call per turn), role `function`
  *   GET  /v1/models, GET /v1/models/{id}, POST /v1/embeddings (usage per item), POST /v1/tokens/count (top-level array)
+ *   POST /v1/files, GET /v1/files, POST /v1/files/{id}/delete, `attachments` on messages (gigachat-files.emulator.ts);
+ *                              an answer to a message with files says what it saw of them (type, size, hash)
  * API errors are {status, message}; every API response carries `x-request-id` / `x-session-id` (echoed from the
  * request when sent, else fresh UUIDs) and echoes `x-client-id`.
  * Shapes are held to the recordings (test/fixtures/recordings/gigachat, gigachat.fidelity.spec.ts). Beyond them:
@@ -29,8 +31,10 @@ import {
   isRecord,
   parseJsonObject,
   readBody,
+  readBodyBytes,
   sendJson,
 } from './emulator-http';
+import { isRefusal, seenFiles, type StoredFile } from './gigachat-files.emulator';
 import type { ReplyInput, ToolSpec } from './deterministic-answer';
 import { countTokens, decideReply, embeddingVector, splitIntoChunks, stableUuid } from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
@@ -63,6 +67,7 @@ const API_MESSAGES: Record<number, string> = {
 };
 
 const UUID = /^[0-9a-fA-F-]{36}$/;
+const FILE_DELETE = /^\/v1\/files\/([^/]+)\/delete$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const ROLES = ['system', 'user', 'assistant', 'function', 'search_result'];
 const REASONING_EFFORTS = ['low', 'medium', 'high'];
@@ -90,6 +95,9 @@ function routeOf(method: string | undefined, path: string): string {
   if (method === 'POST' && path === '/v1/tokens/count') return 'POST /tokens/count';
   if (method === 'GET' && path === '/v1/models') return 'GET /models';
   if (method === 'GET' && path.startsWith('/v1/models/')) return 'GET /models/{id}';
+  if (method === 'POST' && path === '/v1/files') return 'POST /files';
+  if (method === 'GET' && path === '/v1/files') return 'GET /files';
+  if (method === 'POST' && FILE_DELETE.test(path)) return 'POST /files/{id}/delete';
   return 'unmatched';
 }
 
@@ -191,12 +199,19 @@ export function createGigaChatEmulator(state: EmulatorState): ProviderHandler {
     }
     const spared = issued.spareOnce;
     issued.spareOnce = false;
+    if (route === 'POST /files' || route === 'GET /files' || route === 'POST /files/{id}/delete') {
+      return files(x, issued.authKey, path);
+    }
     const rawBody = req.method === 'POST' ? await readBody(req) : '';
     const body = req.method === 'POST' ? parseJsonObject(rawBody) : {};
     if (!body) return writeApiError(x, 400, 'Invalid JSON body');
 
     const messages = route === 'POST /chat/completions' ? validateChat(x, body) : undefined;
     if (messages === null) return;
+    const attached = messages
+      ? state.gigachatFiles.attached(issued.authKey, messages)
+      : new Map<number, StoredFile[]>();
+    if (isRefusal(attached)) return writeApiError(x, attached.status, attached.message);
     const lastUser = messages?.findLast((message) => message.role === 'user');
     const answering = await beginAnswer(x, writeApiError, lastUser ? String(lastUser.content) : undefined);
     if (!answering) return;
@@ -214,7 +229,7 @@ export function createGigaChatEmulator(state: EmulatorState): ProviderHandler {
         const echoed = (messages ?? []).filter((m) => typeof m.functions_state_id === 'string').length;
         for (let i = 0; i < echoed; i++) state.stats.functionStateEchoed('gigachat');
         const precached = precachedTokens(header(req, 'x-session-id'), messages ?? []);
-        return chat(x, body, messages ?? [], headers, answering, precached);
+        return chat(x, body, messages ?? [], headers, answering, precached, attached);
       }
       case 'GET /models':
         return json({ object: 'list', data: listedModels() });
@@ -244,6 +259,20 @@ export function createGigaChatEmulator(state: EmulatorState): ProviderHandler {
       }
     }
   };
+}
+
+/** The file routes: the body is multipart (not JSON), files belong to the caller's authorization key. */
+async function files(x: Exchange, authKey: string, path: string): Promise<void> {
+  const body = await readBodyBytes(x.req);
+  const store = x.state.gigachatFiles;
+  const answer =
+    x.route === 'GET /files'
+      ? store.listed(authKey)
+      : x.route === 'POST /files'
+        ? store.upload(authKey, body, header(x.req, 'content-type'))
+        : store.delete(authKey, decodeURIComponent(FILE_DELETE.exec(path)?.[1] ?? ''));
+  if (isRefusal(answer)) return writeApiError(x, answer.status, answer.message);
+  sendJson(x.res, 200, answer, idHeaders(x.req), 'application/json; charset=utf-8');
 }
 
 function listedModels(): Record<string, string>[] {
@@ -333,9 +362,11 @@ async function chat(
   headers: OutgoingHttpHeaders,
   answering: Answering,
   precachedPromptTokens: number,
+  attached: ReadonlyMap<number, StoredFile[]>,
 ): Promise<void> {
   const last = messages[messages.length - 1];
   const lastUser = messages.findLast((message) => message.role === 'user');
+  const lastUserFiles = lastUser ? (attached.get(messages.lastIndexOf(lastUser)) ?? []) : [];
   const choice = body.function_call;
   const input: ReplyInput = {
     userText: stripFaultDirectives(lastUser ? String(lastUser.content) : ''),
@@ -346,6 +377,10 @@ async function chat(
   };
   const blacklisted = answering.fault?.contentFilter === true;
   let reply = decideReply(input);
+  if (reply.kind === 'text' && lastUserFiles.length > 0) {
+    reply = { ...reply, text: reply.text + seenFiles(lastUserFiles) };
+    reply.completionTokens = countTokens(reply.text);
+  }
   if (blacklisted) {
     reply = { kind: 'text', text: GIGACHAT_BLACKLIST_TEXT, truncated: false, completionTokens: 0 };
     reply.completionTokens = countTokens(reply.text);

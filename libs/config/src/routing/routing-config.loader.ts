@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { CaBundleError, loadCaBundle } from './ca-bundle';
 import { deploymentPricing } from './deployment-pricing';
 import { RoutingConfig } from './routing-config.schema';
 
@@ -192,6 +193,21 @@ function recordCredentialVariables(config: RoutingConfig, raw: Record<string, un
   });
 }
 
+/** Reads each provider's `ca_file` into `ca_certs` (PEM), so a missing or bad file stops the start-up (or reload). */
+function loadCaFiles(config: RoutingConfig): Array<{ path: Path; message: string }> {
+  const problems: Array<{ path: Path; message: string }> = [];
+  config.providers.forEach((provider, i) => {
+    if (!provider.ca_file) return;
+    try {
+      provider.ca_certs = loadCaBundle(provider.ca_file, provider.id);
+    } catch (error) {
+      if (!(error instanceof CaBundleError)) throw error;
+      problems.push({ path: ['providers', i, 'ca_file'], message: error.message });
+    }
+  });
+  return problems;
+}
+
 /** Parses, interpolates and validates a routing config text. Throws ConfigFileError naming every problem. */
 export function parseRoutingConfig(text: string, file: string, env: NodeJS.ProcessEnv): RoutingConfig {
   const counter = new LineCounter();
@@ -219,6 +235,7 @@ export function parseRoutingConfig(text: string, file: string, env: NodeJS.Proce
     validateSync(config, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false }),
   );
   if (problems.length === 0) problems = crossCheck(config);
+  if (problems.length === 0) problems = loadCaFiles(config);
   recordCredentialVariables(config, raw as Record<string, unknown>);
   if (problems.length > 0) {
     throw new ConfigFileError(

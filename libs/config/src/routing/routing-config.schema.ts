@@ -95,8 +95,13 @@ export class ProviderConfig {
   @IsString()
   @Matches(/^https?:\/\/\S+$/, { message: 'auth_url must be an http(s) URL' })
   auth_url?: string;
-  /** Extra CA bundle (PEM) trusted for this provider only, e.g. the Russian Trusted Root CA for GigaChat. */
+  /**
+   * Extra CA certificates (a PEM bundle, or one DER certificate) trusted for this provider only, on top of Node's
+   * roots, e.g. the Russian Trusted Root CA for GigaChat. Empty = none.
+   */
   @IsOptional() @IsString() ca_file?: string;
+  /** Set by the loader (never in the file): the certificates of `ca_file` as PEM, read once when the file loads. */
+  declare ca_certs?: string[];
   @IsOptional() @IsInt() @Min(1) max_connections?: number;
   /** OpenAI-compatible hosts: request fields removed before sending (parameters the host rejects). */
   @IsOptional() @IsArray() @IsString({ each: true }) drop_params?: string[];

@@ -39,6 +39,7 @@ import {
   Usage,
 } from '@xrouter/common';
 import type { CallContext } from '../llm-provider.interface';
+import { textBesideImages } from './gigachat-files';
 import {
   buildChunk,
   buildCompletion,
@@ -127,7 +128,10 @@ function gigaChatToolCall(name: string, args: Record<string, unknown>, functions
  * answers 422 to a second system message or one that is not first), tool calls as `function_call` objects and tool
  * results as `role: function` messages named after the function they answer.
  */
-export function toGigaChatMessages(messages: readonly ChatMessage[]): GigaChatMessage[] {
+export function toGigaChatMessages(
+  messages: readonly ChatMessage[],
+  attachments?: ReadonlyMap<number, readonly string[]>,
+): GigaChatMessage[] {
   const names = toolNamesById(messages);
   const systemTexts: string[] = [];
   const out: GigaChatMessage[] = [];
@@ -138,9 +142,17 @@ export function toGigaChatMessages(messages: readonly ChatMessage[]): GigaChatMe
       case 'developer':
         systemTexts.push(textOf(message.content, `${param}.content`));
         return;
-      case 'user':
+      case 'user': {
+        // Images travel as uploaded files (gigachat-files.ts); without their ids an image part is refused by textOf.
+        const ids = attachments?.get(i);
+        if (ids && Array.isArray(message.content)) {
+          const content = textBesideImages(message.content, `${param}.content`);
+          out.push({ role: 'user', content, attachments: [...ids] });
+          return;
+        }
         out.push({ role: 'user', content: textOf(message.content, `${param}.content`) });
         return;
+      }
       case 'assistant': {
         const calls = message.tool_calls ?? [];
         if (calls.length > 1) {
@@ -307,9 +319,13 @@ export function toGigaChatRequest(
   request: ChatCompletionRequest,
   upstreamModel: string,
   stream: boolean,
+  attachments?: ReadonlyMap<number, readonly string[]>,
 ): GigaChatChatRequest {
   refuseUnsupported(request, upstreamModel);
-  const body: GigaChatChatRequest = { model: upstreamModel, messages: toGigaChatMessages(request.messages) };
+  const body: GigaChatChatRequest = {
+    model: upstreamModel,
+    messages: toGigaChatMessages(request.messages, attachments),
+  };
   if (stream) body.stream = true;
   const temperature = toGigaChatTemperature(request.temperature);
   if (temperature !== undefined) body.temperature = temperature;

@@ -20,6 +20,8 @@ export interface GigaChatMessage {
   name?: string;
   /** Echoed on an assistant message that replays a function call: the id GigaChat gave that call's context. */
   functions_state_id?: string;
+  /** Ids of files uploaded with `POST /files` (images: see gigachat-files.ts). */
+  attachments?: string[];
 }
 
 export interface GigaChatFunction {

@@ -63,4 +63,15 @@ describe('transportError', () => {
     expect(error.code).toBe(ErrorCode.UPSTREAM_UNREACHABLE);
     expect(error.retryable).toBe(true);
   });
+
+  it.each(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID'])(
+    'should say that the certificate is not trusted (%s) and point at ca_file',
+    (code) => {
+      const error = transportError('giga', Object.assign(new Error('x'), { code }), new AbortController().signal);
+      expect(error.code).toBe(ErrorCode.UPSTREAM_UNREACHABLE);
+      expect(error.message).toBe(
+        `giga: the upstream's TLS certificate was refused (${code}); is its CA in the provider's ca_file?`,
+      );
+    },
+  );
 });

@@ -45,6 +45,20 @@ export function upstreamHttpError(
   return new GatewayError(ErrorCode.BAD_REQUEST, message, base);
 }
 
+/** OpenSSL's and Node's codes for a server certificate that did not verify (untrusted, expired, wrong host). */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /**
  * A thrown transport error (refused, reset, aborted) as a GatewayError. When our own signal aborted the call, its
  * reason (a TIMEOUT GatewayError set by the router, or the client's disconnect) wins over undici's generic abort.
@@ -59,6 +73,13 @@ export function transportError(providerId: string, error: unknown, signal: Abort
   const code = (error as { code?: string }).code ?? '';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new GatewayError(ErrorCode.TIMEOUT, `${providerId}: timed out (${code})`, { cause: error });
+  }
+  if (TLS_VERIFY_CODES.has(code)) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNREACHABLE,
+      `${providerId}: the upstream's TLS certificate was refused (${code}); is its CA in the provider's ca_file?`,
+      { cause: error },
+    );
   }
   return new GatewayError(
     ErrorCode.UPSTREAM_UNREACHABLE,

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { ProviderConfig } from '@xrouter/config';
+import { loadCaBundle, type ProviderConfig } from '@xrouter/config';
 import { ErrorCode, GatewayError } from '@xrouter/common';
 import { PROVIDERS_OPTIONS, type ProvidersModuleOptions } from '../providers.constants';
 import { transportError, upstreamHttpError } from './upstream-error';
@@ -13,7 +12,8 @@ export interface UpstreamRequest {
   /** Absolute URL; its origin picks the pool. */
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or bytes (a multipart upload). */
+  body?: string | Buffer;
   signal: AbortSignal;
   /** Called once the response headers are in (see `CallContext.onResponseStart`). */
   onResponseStart?: () => void;
@@ -26,6 +26,11 @@ export interface UpstreamResponse {
 }
 
 const KEEP_ALIVE_MS = 30_000;
+
+/** The provider's extra CA certificates: read by the config loader at start-up, else (a config built in code) now. */
+function caCertificates(provider: ProviderConfig): string[] {
+  return provider.ca_certs ?? (provider.ca_file ? loadCaBundle(provider.ca_file, provider.id) : []);
+}
 
 /** Parsed upstream URLs kept at most (they come from the routing config: a handful per provider). */
 const MAX_PARSED_URLS = 1_000;
@@ -53,7 +58,7 @@ export class UpstreamHttpClient implements OnApplicationShutdown {
         pipelining: 1,
         connect: {
           timeout: this.options.connectTimeoutMs,
-          ...(provider.ca_file ? { ca: [...rootCertificates, readFileSync(provider.ca_file, 'utf8')] } : {}),
+          ...(provider.ca_file ? { ca: [...rootCertificates, ...caCertificates(provider)] } : {}),
         },
         // Streams and slow models are governed by the router's AbortSignal deadlines, not undici's own timers.
         headersTimeout: 0,
