@@ -204,6 +204,19 @@ describe('GigaChatFileCache', () => {
     expect(up.uploads).toHaveLength(2);
   });
 
+  it('should stop waiting for a slow upload when the call is cancelled, the upload going on for the others', async () => {
+    const cache = new GigaChatFileCache();
+    let finish: (id: string) => void = () => undefined;
+    const slow = () => new Promise<string>((resolve) => (finish = resolve));
+    const cancelled = new AbortController();
+    const leaving = cache.acquire('acc', [image(PNG)], slow, () => Promise.resolve(), cancelled.signal);
+    const staying = cache.acquire('acc', [image(PNG)], slow, () => Promise.resolve());
+    cancelled.abort(new Error('client went away'));
+    await expect(leaving).rejects.toThrow('client went away');
+    finish('f1');
+    expect((await staying).ids.get(0)).toEqual(['f1']);
+  });
+
   it('should delete the least recently used file when full, once no call holds it', async () => {
     const cache = new GigaChatFileCache({ maxEntries: 2 });
     const up = upstream();

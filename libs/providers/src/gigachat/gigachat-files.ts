@@ -236,18 +236,26 @@ export class GigaChatFileCache {
 
   /**
    * The file ids of `images` by message index, uploading those not cached for `account`; the lease must be released
-   * when the call no longer needs the files. A failed upload fails the call and is not cached.
+   * when the call no longer needs the files. A failed upload fails the call and is not cached. A call whose `signal`
+   * aborts stops waiting at once (with the signal's reason); the upload itself, which other calls may share, goes on.
    */
   async acquire(
     account: string,
     images: readonly GigaChatImage[],
     upload: (image: GigaChatImage) => Promise<string>,
     remove: (id: string) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<FileLease> {
     this.sweep();
     const held = images.map((image) => this.hold(`${account}\n${image.sha256}`, () => upload(image), remove));
-    const settled = await Promise.allSettled(held.map((entry) => entry.id));
     const release = (): void => held.forEach((entry) => this.release(entry));
+    let settled: PromiseSettledResult<string>[];
+    try {
+      settled = await untilAborted(Promise.allSettled(held.map((entry) => entry.id)), signal);
+    } catch (aborted) {
+      release();
+      throw aborted;
+    }
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) {
       release();
@@ -349,4 +357,15 @@ export class GigaChatFileCache {
     const tracked = deletion.finally(() => this.deletions.delete(tracked));
     this.deletions.add(tracked);
   }
+}
+
+/** `work`, or a rejection with the signal's reason as soon as `signal` aborts (`work` itself is not cancelled). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

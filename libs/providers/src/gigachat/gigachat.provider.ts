@@ -195,6 +195,7 @@ export class GigaChatProvider implements LlmProvider, BeforeApplicationShutdown 
       images,
       (image) => this.upload(target, image, ctx.requestId),
       (id) => this.deleteFile(target, id),
+      ctx.signal,
     );
   }
 
