@@ -172,7 +172,7 @@ function applyDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key'] as const;
+const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key', 'key_id', 'key_secret'] as const;
 
 /** The `${VARS}` each account's credentials come from, so a rejected credential can be named by its variable. */
 function recordCredentialVariables(config: RoutingConfig, raw: Record<string, unknown>): void {
