@@ -3,6 +3,7 @@
  *   /mts/v1/…, /tbank/v1/…             OpenAI-compatible (openai-compatible.emulator.ts)
  *   /gigachat/api/v2/oauth, /gigachat/api/v1/…   GigaChat (gigachat.emulator.ts)
  *   /yandex/foundationModels/v1/…      YandexGPT native (yandex.emulator.ts)
+ *   /yandex/v1/…                       Yandex's OpenAI-compatible endpoint (yandex-openai.emulator.ts)
  *   /_emulator/…                       admin API: faults, stats, reset, health
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import { FaultSpecError } from './faults';
 import { createGigaChatEmulator } from './gigachat.emulator';
 import { createOpenAiCompatibleEmulator, mtsProfile, tbankProfile } from './openai-compatible.emulator';
 import { createYandexEmulator } from './yandex.emulator';
+import { createYandexOpenAiEmulator } from './yandex-openai.emulator';
 
 export interface EmulatorServer {
   readonly server: Server;
@@ -34,6 +36,7 @@ export function createEmulatorServer(options: Partial<EmulatorOptions> = {}): Em
     ['/tbank/v1', createOpenAiCompatibleEmulator(state, tbankProfile(state.options))],
     ['/gigachat/api', createGigaChatEmulator(state)],
     ['/yandex/foundationModels/v1', createYandexEmulator(state)],
+    ['/yandex/v1', createYandexOpenAiEmulator(state)],
   ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
