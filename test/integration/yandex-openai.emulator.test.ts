@@ -1,4 +1,9 @@
+import 'reflect-metadata';
+import { ErrorCode } from '@xrouter/common';
+import { parseRoutingConfig } from '@xrouter/config';
+import { CallContext, OpenAiCompatibleProvider, UpstreamHttpClient } from '@xrouter/providers';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
+import { collect, failure } from '../support/outcomes';
 import { loadFixtures, sseEvents, type RecordedInteraction } from '../support/recorded-fixtures';
 
 /**
@@ -164,5 +169,108 @@ describe('Yandex OpenAI-compatible emulator, held to the recordings', () => {
       body: JSON.stringify(withFolder(run.request.body)),
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('the profile: yandex adapter against the Yandex OpenAI-compatible emulator', () => {
+  let emulator: EmulatorServer;
+  let http: UpstreamHttpClient;
+  let provider: OpenAiCompatibleProvider;
+  let ctx: (upstreamModel: string) => CallContext;
+
+  beforeAll(async () => {
+    emulator = createEmulatorServer({ yandexApiKey: KEY, yandexFolderId: FOLDER });
+    const port = await emulator.listen(0);
+    const config = parseRoutingConfig(
+      `providers:
+  - id: yandex-openai
+    type: openai
+    profile: yandex
+    base_url: http://127.0.0.1:${port}/yandex/v1
+    accounts: [{ id: main, api_key: ${KEY}, folder_id: ${FOLDER} }]
+    free: true
+models:
+  - name: qwen3-235b
+    deployments: [{ provider: yandex-openai, model: qwen3-235b-a22b-fp8 }]
+`,
+      'test.yaml',
+      {},
+    );
+    const yandex = config.providers[0];
+    http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
+    provider = new OpenAiCompatibleProvider(http);
+    ctx = (upstreamModel) => ({
+      target: {
+        key: `yandex-openai/main/${upstreamModel}`,
+        provider: yandex,
+        account: yandex.accounts[0],
+        upstreamModel,
+      },
+      signal: new AbortController().signal,
+      requestId: 'req-1',
+      publicModel: 'public',
+      completionId: 'chatcmpl-ours',
+    });
+  });
+  afterAll(async () => {
+    await http.onApplicationShutdown();
+    await emulator.close();
+  });
+
+  const tool = (name: string) => ({
+    type: 'function' as const,
+    function: { name, parameters: { type: 'object', properties: { numbers: { type: 'array' } } } },
+  });
+
+  it('should get both asked-for tool calls from YandexGPT in one turn, ids as the model gives them', async () => {
+    const completion = await provider.chat(
+      {
+        model: 'public',
+        messages: [{ role: 'user', content: 'do a SOMETHING and SPOONING with 5, 4, 1' }],
+        tools: [tool('something'), tool('spooning')],
+      },
+      ctx('yandexgpt/rc'),
+    );
+    const calls = completion.choices[0].message.tool_calls ?? [];
+    expect(calls.map((call) => [call.id, call.function.name])).toEqual([
+      ['something', 'something'],
+      ['spooning', 'spooning'],
+    ]);
+    expect(completion.choices[0].finish_reason).toBe('tool_calls');
+  });
+
+  it('should stream a Qwen3 answer with its unasked usage', async () => {
+    const chunks = await collect(
+      await provider.chatStream(
+        { model: 'public', messages: [{ role: 'user', content: 'hello' }] },
+        ctx('qwen3-235b-a22b-fp8'),
+      ),
+    );
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toContain('Echo: hello');
+    expect(chunks.at(-1)?.usage).toEqual(expect.objectContaining({ prompt_tokens: 1 }));
+  });
+
+  it('should map an image to a model without vision to BAD_REQUEST and an unknown model to MODEL_NOT_FOUND', async () => {
+    const image = await failure(
+      provider.chat(
+        {
+          model: 'public',
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } }] },
+          ],
+        },
+        ctx('yandexgpt'),
+      ),
+    );
+    expect(image.code).toBe(ErrorCode.BAD_REQUEST);
+    const unknown = await failure(
+      provider.chat({ model: 'public', messages: [{ role: 'user', content: 'hi' }] }, ctx('no-such-model')),
+    );
+    expect(unknown.code).toBe(ErrorCode.MODEL_NOT_FOUND);
+  });
+
+  it('should list the models as gpt:// URIs of the folder (the health probe)', async () => {
+    const ids = await provider.listModels(ctx('qwen3-235b-a22b-fp8').target, new AbortController().signal);
+    expect(ids).toContain(`gpt://${FOLDER}/qwen3-235b-a22b-fp8/latest`);
   });
 });
