@@ -27,6 +27,7 @@ describe('every provider through the gateway with the official openai client', (
     ['yandexgpt', 'yandex', 9],
     ['mws-gpt-alpha', 'mts', 9],
     ['t-pro', 'tbank', 17],
+    ['qwen3-235b', 'yandex-openai', 9],
   ];
 
   describe.each(chatModels)('%s (%s)', (model, provider, completionTokens) => {

@@ -7,7 +7,9 @@
  *   EMULATOR_MTS_API_KEY, EMULATOR_TBANK_API_KEY, EMULATOR_GIGACHAT_AUTH_KEY,
  *   EMULATOR_YANDEX_API_KEY, EMULATOR_YANDEX_FOLDER_ID (defaults below),
  *   EMULATOR_GIGACHAT_TOKEN_TTL_MS (1800000: 30 min, as the real OAuth host),
- *   EMULATOR_YANDEX_MAX_CONCURRENT (0 = unlimited; the real quota is 10 in-flight generations per folder).
+ *   EMULATOR_YANDEX_MAX_CONCURRENT (0 = unlimited; the real quota is 10 in-flight generations per folder),
+ *   EMULATOR_TBANK_KEY_ID, EMULATOR_TBANK_KEY_SECRET (the Cloud.ru access key the IAM emulator exchanges),
+ *   EMULATOR_TBANK_TOKEN_TTL_MS (3600000: Cloud.ru IAM's `expires_in` of one hour).
  */
 
 export type ProviderName = 'gigachat' | 'yandex' | 'mts' | 'tbank';
@@ -28,6 +30,9 @@ export const DEFAULT_GIGACHAT_AUTH_KEY = Buffer.from(
 export const DEFAULT_GIGACHAT_TOKEN_TTL_MS = 30 * 60 * 1000;
 export const DEFAULT_YANDEX_API_KEY = 'emulator-yandex-key';
 export const DEFAULT_YANDEX_FOLDER_ID = 'b1gemulator';
+export const DEFAULT_TBANK_KEY_ID = 'emulator-cloudru-key-id';
+export const DEFAULT_TBANK_KEY_SECRET = 'emulator-cloudru-key-secret';
+export const DEFAULT_TBANK_TOKEN_TTL_MS = 60 * 60 * 1000;
 
 export interface EmulatorOptions {
   latencyMs: number;
@@ -40,6 +45,9 @@ export interface EmulatorOptions {
   yandexApiKey: string;
   yandexFolderId: string;
   yandexMaxConcurrent: number;
+  tbankKeyId: string;
+  tbankKeySecret: string;
+  tbankTokenTtlMs: number;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
@@ -53,6 +61,9 @@ export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
   yandexApiKey: DEFAULT_YANDEX_API_KEY,
   yandexFolderId: DEFAULT_YANDEX_FOLDER_ID,
   yandexMaxConcurrent: 0,
+  tbankKeyId: DEFAULT_TBANK_KEY_ID,
+  tbankKeySecret: DEFAULT_TBANK_KEY_SECRET,
+  tbankTokenTtlMs: DEFAULT_TBANK_TOKEN_TTL_MS,
 };
 
 export interface EmulatorEnv {
@@ -91,6 +102,9 @@ export function readEmulatorEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
       yandexApiKey: str('EMULATOR_YANDEX_API_KEY', DEFAULT_YANDEX_API_KEY),
       yandexFolderId: str('EMULATOR_YANDEX_FOLDER_ID', DEFAULT_YANDEX_FOLDER_ID),
       yandexMaxConcurrent: int('EMULATOR_YANDEX_MAX_CONCURRENT', 0, 0),
+      tbankKeyId: str('EMULATOR_TBANK_KEY_ID', DEFAULT_TBANK_KEY_ID),
+      tbankKeySecret: str('EMULATOR_TBANK_KEY_SECRET', DEFAULT_TBANK_KEY_SECRET),
+      tbankTokenTtlMs: int('EMULATOR_TBANK_TOKEN_TTL_MS', DEFAULT_TBANK_TOKEN_TTL_MS, 1),
     },
   };
   if (port > 65535) problems.push(`EMULATOR_PORT must be <= 65535 (got ${port})`);

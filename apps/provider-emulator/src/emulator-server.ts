@@ -3,12 +3,15 @@
  *   /mts/v1/…, /tbank/v1/…             OpenAI-compatible (openai-compatible.emulator.ts)
  *   /gigachat/api/v2/oauth, /gigachat/api/v1/…   GigaChat (gigachat.emulator.ts)
  *   /yandex/foundationModels/v1/…      YandexGPT native (yandex.emulator.ts)
+ *   /yandex/v1/…                       Yandex's OpenAI-compatible endpoint (yandex-openai.emulator.ts)
+ *   /cloudru-iam/api/v1/auth/token     Cloud.ru IAM access-key exchange (cloud-ru-iam.emulator.ts)
  *   /_emulator/…                       admin API: faults, stats, reset, health
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { CloudRuTokens, createCloudRuIamEmulator } from './cloud-ru-iam.emulator';
 import type { EmulatorOptions } from './emulator-defaults';
 import { DEFAULT_EMULATOR_OPTIONS } from './emulator-defaults';
 import type { ProviderHandler } from './emulator-http';
@@ -18,6 +21,7 @@ import { FaultSpecError } from './faults';
 import { createGigaChatEmulator } from './gigachat.emulator';
 import { createOpenAiCompatibleEmulator, mtsProfile, tbankProfile } from './openai-compatible.emulator';
 import { createYandexEmulator } from './yandex.emulator';
+import { createYandexOpenAiEmulator } from './yandex-openai.emulator';
 
 export interface EmulatorServer {
   readonly server: Server;
@@ -38,11 +42,20 @@ export function createEmulatorServer(
   transport: EmulatorTransport = {},
 ): EmulatorServer {
   const state = new EmulatorState({ ...DEFAULT_EMULATOR_OPTIONS, ...options });
+  const cloudRuTokens = new CloudRuTokens();
   const routes: [prefix: string, handler: ProviderHandler][] = [
     ['/mts/v1', createOpenAiCompatibleEmulator(state, mtsProfile(state.options))],
-    ['/tbank/v1', createOpenAiCompatibleEmulator(state, tbankProfile(state.options))],
+    [
+      '/tbank/v1',
+      createOpenAiCompatibleEmulator(
+        state,
+        tbankProfile(state.options, (token) => cloudRuTokens.isLive(token)),
+      ),
+    ],
+    ['/cloudru-iam', createCloudRuIamEmulator(state, cloudRuTokens)],
     ['/gigachat/api', createGigaChatEmulator(state)],
     ['/yandex/foundationModels/v1', createYandexEmulator(state)],
+    ['/yandex/v1', createYandexOpenAiEmulator(state)],
   ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

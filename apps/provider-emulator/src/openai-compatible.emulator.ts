@@ -3,6 +3,7 @@
  *
  * Routes: POST /chat/completions (plain and SSE, `stream_options.include_usage`, tools), GET /models,
  * GET /models/{id}, POST /embeddings (`encoding_format` float or base64). Bearer auth; errors in the OpenAI envelope.
+ * T-Bank (Cloud.ru) also accepts, as Bearer, the live tokens of the Cloud.ru IAM emulator (cloud-ru-iam.emulator.ts).
  * T-Bank: a `<think>…</think>` block starts `content` when the request sets `x-emulator-think: 1`, or when the model is
  * T-pro and `chat_template_kwargs.enable_thinking` is not false (`x-emulator-think: 0` turns it off).
  */
@@ -38,6 +39,8 @@ export interface OpenAiCompatibleProfile {
   models: OpenAiModel[];
   /** T-Bank `<think>` support. */
   thinking: boolean;
+  /** Bearer tokens accepted besides the API key (Cloud.ru IAM tokens for T-Bank). */
+  acceptsToken?: (token: string) => boolean;
 }
 
 export const MTS_MODELS: OpenAiModel[] = [
@@ -58,8 +61,18 @@ export function mtsProfile(options: EmulatorOptions): OpenAiCompatibleProfile {
   return { provider: 'mts', apiKey: options.mtsApiKey, ownedBy: 'mts', models: MTS_MODELS, thinking: false };
 }
 
-export function tbankProfile(options: EmulatorOptions): OpenAiCompatibleProfile {
-  return { provider: 'tbank', apiKey: options.tbankApiKey, ownedBy: 't-tech', models: TBANK_MODELS, thinking: true };
+export function tbankProfile(
+  options: EmulatorOptions,
+  acceptsToken?: (token: string) => boolean,
+): OpenAiCompatibleProfile {
+  return {
+    provider: 'tbank',
+    apiKey: options.tbankApiKey,
+    ownedBy: 't-tech',
+    models: TBANK_MODELS,
+    thinking: true,
+    acceptsToken,
+  };
 }
 
 const ERROR_KINDS: Record<number, [type: string, code: string | null]> = {
@@ -112,7 +125,8 @@ export function createOpenAiCompatibleEmulator(
     if (route === 'unmatched') {
       return sendOpenAiError(x, 404, `Unknown request URL: ${req.method} ${path}`, { code: 'unknown_url' });
     }
-    if (req.headers.authorization !== expectedAuth) {
+    const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : '';
+    if (req.headers.authorization !== expectedAuth && !(bearer && profile.acceptsToken?.(bearer))) {
       return sendOpenAiError(x, 401, 'Incorrect API key provided.');
     }
     switch (route) {

@@ -53,7 +53,20 @@ function emulated(provider: ProviderConfig, url: string, creds: EmulatorCredenti
           ...provider,
           emulated: true,
           base_url: `${url}/tbank/v1`,
-          accounts: accounts({ api_key: creds.EMULATOR_TBANK_API_KEY }),
+          auth_url: `${url}/cloudru-iam/api/v1/auth/token`,
+          accounts: accounts({ api_key: creds.EMULATOR_TBANK_API_KEY, key_id: '', key_secret: '' }),
+        };
+      }
+      if (provider.profile === 'yandex') {
+        return {
+          ...provider,
+          emulated: true,
+          base_url: `${url}/yandex/v1`,
+          accounts: accounts({
+            api_key: creds.EMULATOR_YANDEX_API_KEY,
+            folder_id: creds.EMULATOR_YANDEX_FOLDER_ID,
+            iam_token: '',
+          }),
         };
       }
       return null;

@@ -37,6 +37,11 @@ describe('interpolate', () => {
     ['${A:-fallback}', { A: 'set' }, 'set'],
     ['pre-${A}-${B}', { A: '1', B: '2' }, 'pre-1-2'],
     ['no variables', { A: '1' }, 'no variables'],
+    ['${URL:-https://h/p/${P}/v1}', { P: 'proj' }, 'https://h/p/proj/v1'],
+    ['${URL:-https://h/p/${P:-none}/v1}', {}, 'https://h/p/none/v1'],
+    ['${URL:-https://h/p/${P}/v1}', { URL: 'http://set', P: 'proj' }, 'http://set'],
+    ['${A', { A: 'x' }, '${A'],
+    ['${A}', { A: '${B}', B: 'no' }, '${B}'],
   ])('%s with %j gives %s', (text, env, expected) => {
     expect(interpolate(text, env)).toBe(expected);
   });

@@ -31,12 +31,54 @@ export class ConfigFileError extends Error {
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** `${VAR}` and `${VAR:-default}` in a string value; an unset variable without default becomes empty. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+
+/** The `${…}` whose name starts at `pos` (just after `${`): its value and where it ends; null when it is none. */
+function variableAt(value: string, pos: number, env: NodeJS.ProcessEnv): { text: string; end: number } | null {
+  const name = NAME.exec(value.slice(pos))?.[0];
+  if (!name) return null;
+  let i = pos + name.length;
+  let fallback: string | undefined;
+  if (value.startsWith(':-', i)) {
+    i += 2;
+    fallback = '';
+    while (i < value.length && value[i] !== '}') {
+      const inner = value.startsWith('${', i) ? variableAt(value, i + 2, env) : null;
+      if (inner) {
+        fallback += inner.text;
+        i = inner.end;
+      } else {
+        fallback += value[i++];
+      }
+    }
+  }
+  if (value[i] !== '}') return null;
+  const found = env[name];
+  return { text: found !== undefined && found !== '' ? found : (fallback ?? ''), end: i + 1 };
+}
+
+/**
+ * `${VAR}` and `${VAR:-default}` in a string value; an unset variable without default becomes empty. A default may
+ * hold variables of its own (`${MTS_BASE_URL:-https://…/projects/${MTS_PROJECT}/openai/v1}`); values taken from the
+ * environment are never interpolated again.
+ */
 export function interpolate(value: string, env: NodeJS.ProcessEnv): string {
-  return value.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
-    const found = env[name];
-    return found !== undefined && found !== '' ? found : (fallback ?? '');
-  });
+  let out = '';
+  let i = 0;
+  while (i < value.length) {
+    const start = value.indexOf('${', i);
+    if (start === -1) return out + value.slice(i);
+    out += value.slice(i, start);
+    const variable = variableAt(value, start + 2, env);
+    if (variable) {
+      out += variable.text;
+      i = variable.end;
+    } else {
+      out += '${';
+      i = start + 2;
+    }
+  }
+  return out;
 }
 
 function interpolateTree(value: unknown, env: NodeJS.ProcessEnv): unknown {
@@ -173,7 +215,7 @@ function applyDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key'] as const;
+const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key', 'key_id', 'key_secret'] as const;
 
 /** The `${VARS}` each account's credentials come from, so a rejected credential can be named by its variable. */
 function recordCredentialVariables(config: RoutingConfig, raw: Record<string, unknown>): void {

@@ -24,7 +24,7 @@ import {
 export const PROVIDER_TYPES = ['openai', 'gigachat', 'yandex'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
-export const OPENAI_PROFILES = ['generic', 'mts', 'tbank'] as const;
+export const OPENAI_PROFILES = ['generic', 'mts', 'tbank', 'yandex'] as const;
 export type OpenAiProfile = (typeof OPENAI_PROFILES)[number];
 
 export const STRATEGIES = ['fallback', 'weighted', 'round-robin', 'least-latency'] as const;
@@ -69,6 +69,16 @@ export class AccountConfig {
   /** Yandex IAM token, used instead of api_key. */
   @IsOptional() @IsString() iam_token?: string;
   @IsOptional() @IsString() folder_id?: string;
+  /**
+   * Yandex (native and `profile: yandex`): `x-data-logging-enabled` is sent as `false` unless this is true — by
+   * default Yandex keeps prompts and answers.
+   */
+  @IsOptional() @IsBoolean() data_logging?: boolean;
+  /** Cloud.ru (`profile: tbank`): a service-account access key, exchanged for an IAM token instead of api_key. */
+  @IsOptional() @IsString() key_id?: string;
+  @IsOptional() @IsString() key_secret?: string;
+  /** Cloud.ru: the project, sent as `x-project-id` when set. */
+  @IsOptional() @IsString() project_id?: string;
   /** GigaChat authorization key (base64 of client_id:client_secret). */
   @IsOptional() @IsString() auth_key?: string;
   @IsOptional() @IsString() scope?: string;
@@ -90,7 +100,7 @@ export class ProviderConfig {
   @IsIn(PROVIDER_TYPES) type!: ProviderType;
   @IsOptional() @IsIn(OPENAI_PROFILES) profile?: OpenAiProfile;
   @IsString() @Matches(/^https?:\/\/\S+$/, { message: 'base_url must be an http(s) URL' }) base_url!: string;
-  /** GigaChat OAuth endpoint. */
+  /** Token endpoint: GigaChat OAuth, or Cloud.ru IAM for accounts with key_id/key_secret. */
   @IsOptional()
   @IsString()
   @Matches(/^https?:\/\/\S+$/, { message: 'auth_url must be an http(s) URL' })

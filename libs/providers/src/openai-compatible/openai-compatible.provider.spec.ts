@@ -4,12 +4,16 @@ describe('toUpstreamRequest', () => {
   const request = { model: 'public', messages: [{ role: 'user' as const, content: 'x' }], temperature: 0.5, seed: 7 };
 
   it('should use the upstream model and drop what the host rejects', () => {
-    const body = toUpstreamRequest(request, 'upstream', { dropParams: ['seed'], thinkTags: 'keep' });
+    const body = toUpstreamRequest(request, 'upstream', { dropParams: ['seed'], thinkTags: 'keep', streamUsage: true });
     expect(body).toEqual({ model: 'upstream', messages: request.messages, temperature: 0.5 });
   });
 
   it('should always ask for usage on streams', () => {
-    const body = toUpstreamRequest({ ...request, stream: true }, 'upstream', { dropParams: [], thinkTags: 'keep' });
+    const body = toUpstreamRequest({ ...request, stream: true }, 'upstream', {
+      dropParams: [],
+      thinkTags: 'keep',
+      streamUsage: true,
+    });
     expect(body.stream_options).toEqual({ include_usage: true });
   });
 });

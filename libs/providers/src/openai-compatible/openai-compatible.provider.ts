@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   ChatCompletion,
   ChatCompletionChunk,
@@ -8,25 +8,50 @@ import {
   ErrorCode,
   GatewayError,
 } from '@xrouter/common';
+import { MemoryStore, STORE, type Store } from '@xrouter/store';
 import { readSseJson } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import { guardStream } from '../http/guard-stream';
+import { SharedTokenCache, type AccessTokenSource } from '../http/shared-token.cache';
+import { CloudRuTokenIssuer } from './cloud-ru-token.issuer';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
 import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
+import { yandexHeaders, yandexModelUri } from './yandex-openai';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
 import { upstreamUrl } from '../http/upstream-url';
 
-function headers(target: DeploymentTarget, requestId?: string): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    authorization: `Bearer ${target.account.api_key ?? ''}`,
-    ...(requestId ? { 'x-request-id': requestId } : {}),
-  };
+/** Whether the account's credential is an access key exchanged for short-lived tokens (Cloud.ru) rather than a key. */
+function exchangesKey(target: DeploymentTarget): boolean {
+  const { account } = target;
+  return !account.api_key && Boolean(account.key_id && account.key_secret);
+}
+
+function headers(target: DeploymentTarget, token: string | undefined, requestId?: string): Record<string, string> {
+  const { provider, account } = target;
+  const auth =
+    provider.profile === 'yandex'
+      ? yandexHeaders(account)
+      : {
+          authorization: `Bearer ${token ?? account.api_key ?? ''}`,
+          ...(account.project_id ? { 'x-project-id': account.project_id } : {}),
+        };
+  return { 'content-type': 'application/json', ...auth, ...(requestId ? { 'x-request-id': requestId } : {}) };
+}
+
+/** The model id the host expects: Yandex wants `gpt://` / `emb://` URIs with the folder, others the id as configured. */
+function upstreamModelId(target: DeploymentTarget, kind: 'chat' | 'embeddings'): string {
+  if (target.provider.profile !== 'yandex') return target.upstreamModel;
+  return yandexModelUri(kind === 'chat' ? 'gpt' : 'emb', target.upstreamModel, target.account.folder_id);
+}
+
+/** The API refused the token it was given: it expired early or was revoked. */
+function isRefusedToken(error: unknown): boolean {
+  return error instanceof GatewayError && error.code === ErrorCode.UPSTREAM_AUTH && error.upstreamStatus === 401;
 }
 
 /**
  * The upstream body: the client's request with the upstream model id, without the parameters the host rejects, and
- * usage always requested on streams (the gateway records it even when the client did not ask).
+ * usage requested on streams where the profile does (the gateway records it even when the client did not ask).
  */
 export function toUpstreamRequest(
   request: ChatCompletionRequest,
@@ -35,7 +60,9 @@ export function toUpstreamRequest(
 ): ChatCompletionRequest {
   const body: ChatCompletionRequest = { ...request, model: upstreamModel };
   for (const name of profile.dropParams) delete body[name];
-  if (request.stream) body.stream_options = { ...request.stream_options, include_usage: true };
+  if (request.stream && profile.streamUsage) {
+    body.stream_options = { ...request.stream_options, include_usage: true };
+  }
   return body;
 }
 
@@ -88,9 +115,31 @@ function normalizeDelta(
   }
   const reasoningContent = joinReasoning(rest.reasoning_content, reasoning, thought);
   const out: UpstreamDelta = { ...rest };
+  if (rest.tool_calls) out.tool_calls = rest.tool_calls.map(normalizeToolCallDelta);
   if (content !== undefined) out.content = content;
   if (reasoningContent) out.reasoning_content = reasoningContent;
   else delete out.reasoning_content;
+  return out;
+}
+
+type ToolCallDelta = NonNullable<UpstreamDelta['tool_calls']>[number];
+
+/**
+ * vLLM behind Yandex sends a call's later deltas with `id: ""`, `type: ""`, `name: ""` (Gemma 3 even the first's
+ * `type`): a client concatenating them would be fine, one keying on presence would not. Empty strings are dropped,
+ * and a delta that opens a call (it has the id) says `type: "function"`.
+ */
+function normalizeToolCallDelta(call: ToolCallDelta): ToolCallDelta {
+  const { id, type, function: fn, ...rest } = call;
+  const out: ToolCallDelta = { ...rest };
+  if (id) {
+    out.id = id;
+    out.type = 'function';
+  } else if (type) out.type = type;
+  if (fn) {
+    const { name, ...args } = fn;
+    out.function = name ? { name, ...args } : args;
+  }
   return out;
 }
 
@@ -100,25 +149,56 @@ function isEmptyDelta(delta: UpstreamDelta): boolean {
 }
 
 /**
- * MTS AI (MWS GPT), T-Bank hosts and any other OpenAI-compatible upstream: requests and answers pass through,
- * with the gateway's completion id and the client's model name written into every answer and chunk.
+ * MTS AI (MWS GPT), T-Bank hosts (Cloud.ru), Yandex's OpenAI-compatible endpoint and any other OpenAI-compatible
+ * upstream: requests and answers pass through, with the gateway's completion id and the client's model name written
+ * into every answer and chunk. Profiles (openai-profile.ts) say what differs; a Cloud.ru account with an access key
+ * gets its bearer token from the shared token cache, and a 401 drops that token and retries the call once.
  */
 @Injectable()
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai' as const;
+  private readonly tokens: AccessTokenSource;
 
-  constructor(private readonly http: UpstreamHttpClient) {}
+  constructor(
+    private readonly http: UpstreamHttpClient,
+    @Optional() @Inject(STORE) store?: Store,
+  ) {
+    // Without a store (unit tests, a bare adapter), tokens are shared within this process only.
+    this.tokens = new SharedTokenCache(store ?? new MemoryStore(), new CloudRuTokenIssuer(http));
+  }
+
+  /** Runs `call` with the account's token (none for a static key); a refused token is replaced once. */
+  private async withToken<T>(
+    target: DeploymentTarget,
+    signal: AbortSignal,
+    call: (token: string | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!exchangesKey(target)) return call(undefined);
+    const token = await this.tokens.token(target, signal);
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!isRefusedToken(error)) throw error;
+      await this.tokens.invalidate(target, token);
+      return call(await this.tokens.token(target, signal));
+    }
+  }
 
   async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion> {
     const profile = resolveOpenAiProfile(ctx.target.provider);
-    const completion = await this.http.sendJson<ChatCompletion>(ctx.target.provider, {
-      method: 'POST',
-      url: upstreamUrl(ctx.target, '/chat/completions'),
-      headers: headers(ctx.target, ctx.requestId),
-      body: JSON.stringify(toUpstreamRequest({ ...request, stream: false }, ctx.target.upstreamModel, profile)),
-      signal: ctx.signal,
-      onResponseStart: ctx.onResponseStart,
-    });
+    const body = JSON.stringify(
+      toUpstreamRequest({ ...request, stream: false }, upstreamModelId(ctx.target, 'chat'), profile),
+    );
+    const completion = await this.withToken(ctx.target, ctx.signal, (token) =>
+      this.http.sendJson<ChatCompletion>(ctx.target.provider, {
+        method: 'POST',
+        url: upstreamUrl(ctx.target, '/chat/completions'),
+        headers: headers(ctx.target, token, ctx.requestId),
+        body,
+        signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
+      }),
+    );
     if (!Array.isArray(completion.choices)) {
       throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${ctx.target.provider.id}: the answer has no choices`);
     }
@@ -131,14 +211,19 @@ export class OpenAiCompatibleProvider implements LlmProvider {
 
   async chatStream(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatChunkStream> {
     const profile = resolveOpenAiProfile(ctx.target.provider);
-    const response = await this.http.send(ctx.target.provider, {
-      method: 'POST',
-      url: upstreamUrl(ctx.target, '/chat/completions'),
-      headers: { ...headers(ctx.target, ctx.requestId), accept: 'text/event-stream' },
-      body: JSON.stringify(toUpstreamRequest({ ...request, stream: true }, ctx.target.upstreamModel, profile)),
-      signal: ctx.signal,
-      onResponseStart: ctx.onResponseStart,
-    });
+    const body = JSON.stringify(
+      toUpstreamRequest({ ...request, stream: true }, upstreamModelId(ctx.target, 'chat'), profile),
+    );
+    const response = await this.withToken(ctx.target, ctx.signal, (token) =>
+      this.http.send(ctx.target.provider, {
+        method: 'POST',
+        url: upstreamUrl(ctx.target, '/chat/completions'),
+        headers: { ...headers(ctx.target, token, ctx.requestId), accept: 'text/event-stream' },
+        body,
+        signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
+      }),
+    );
     return guardStream(response.body, ctx, this.chunks(response, ctx, profile.thinkTags));
   }
 
@@ -176,24 +261,29 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 
   async embeddings(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
-    const result = await this.http.sendJson<EmbeddingResponse>(ctx.target.provider, {
-      method: 'POST',
-      url: upstreamUrl(ctx.target, '/embeddings'),
-      headers: headers(ctx.target, ctx.requestId),
-      body: JSON.stringify({ ...request, model: ctx.target.upstreamModel }),
-      signal: ctx.signal,
-      onResponseStart: ctx.onResponseStart,
-    });
+    const body = JSON.stringify({ ...request, model: upstreamModelId(ctx.target, 'embeddings') });
+    const result = await this.withToken(ctx.target, ctx.signal, (token) =>
+      this.http.sendJson<EmbeddingResponse>(ctx.target.provider, {
+        method: 'POST',
+        url: upstreamUrl(ctx.target, '/embeddings'),
+        headers: headers(ctx.target, token, ctx.requestId),
+        body,
+        signal: ctx.signal,
+        onResponseStart: ctx.onResponseStart,
+      }),
+    );
     return { ...result, model: ctx.publicModel };
   }
 
   async listModels(target: DeploymentTarget, signal: AbortSignal): Promise<string[]> {
-    const list = await this.http.sendJson<{ data?: Array<{ id: string }> }>(target.provider, {
-      method: 'GET',
-      url: upstreamUrl(target, '/models'),
-      headers: headers(target),
-      signal,
-    });
+    const list = await this.withToken(target, signal, (token) =>
+      this.http.sendJson<{ data?: Array<{ id: string }> }>(target.provider, {
+        method: 'GET',
+        url: upstreamUrl(target, '/models'),
+        headers: headers(target, token),
+        signal,
+      }),
+    );
     return (list.data ?? []).map((model) => model.id);
   }
 }

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import type { TokenIssuer } from '../http/shared-token.cache';
+import type { UpstreamHttpClient } from '../http/upstream-http.client';
+import type { DeploymentTarget } from '../llm-provider.interface';
+
+/** Cloud.ru IAM's token endpoint, used when the provider config has no `auth_url`. */
+export const CLOUD_RU_DEFAULT_TOKEN_URL = 'https://iam.api.cloud.ru/api/v1/auth/token';
+/** The lifetime assumed when the answer has no `expires_in` (Cloud.ru's own SDK assumes the same hour). */
+const DEFAULT_EXPIRES_IN_S = 3600;
+
+interface CloudRuTokenResponse {
+  access_token?: unknown;
+  expires_in?: unknown;
+}
+
+/**
+ * Cloud.ru service-account access keys (`key_id` + `key_secret`) exchanged for an IAM access token:
+ * `POST {auth_url} {"keyId", "secret"}` → `{"access_token", "expires_in" (seconds)}`, sent as `Bearer`. Read from
+ * Cloud.ru's own `evolution-openai` SDK (`token_manager.py`) and Cloud.ru's docs as quoted by third parties; not
+ * recorded against the live service.
+ */
+export class CloudRuTokenIssuer implements TokenIssuer {
+  readonly name = 'CloudRu';
+
+  constructor(
+    private readonly http: UpstreamHttpClient,
+    private readonly now: () => number = Date.now,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  keyOf(target: DeploymentTarget): string {
+    const { provider, account } = target;
+    const digest = createHash('sha256')
+      .update(`${provider.auth_url ?? CLOUD_RU_DEFAULT_TOKEN_URL}\n${account.key_id ?? ''}\n`)
+      .update(account.key_secret ?? '')
+      .digest('hex');
+    return `cloudru:token:${digest}`;
+  }
+
+  async issue(target: DeploymentTarget): Promise<{ token: string; expiresAt: number }> {
+    const { provider, account } = target;
+    if (!account.key_id || !account.key_secret) {
+      throw new GatewayError(ErrorCode.UPSTREAM_AUTH, `${provider.id}/${account.id}: no key_id/key_secret configured`);
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new GatewayError(ErrorCode.TIMEOUT, `${provider.id}: the IAM token call timed out`)),
+      this.timeoutMs,
+    );
+    let answer: CloudRuTokenResponse;
+    try {
+      answer = await this.http.sendJson<CloudRuTokenResponse>(provider, {
+        method: 'POST',
+        url: provider.auth_url ?? CLOUD_RU_DEFAULT_TOKEN_URL,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ keyId: account.key_id, secret: account.key_secret }),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      const status = error instanceof GatewayError ? error.upstreamStatus : undefined;
+      if (status === 400 || status === 401 || status === 403) {
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_AUTH,
+          `${provider.id}: Cloud.ru IAM refused the gateway's access key (HTTP ${status})`,
+          { upstreamStatus: status, cause: error },
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const token = answer.access_token;
+    const expiresIn = answer.expires_in ?? DEFAULT_EXPIRES_IN_S;
+    if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${provider.id}: the IAM answer has no usable token`);
+    }
+    return { token, expiresAt: this.now() + expiresIn * 1000 };
+  }
+}
