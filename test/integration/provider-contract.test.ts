@@ -69,7 +69,7 @@ const adapters: Adapter[] = [
     models: ['yandexgpt', 'text-search-doc'],
     roleChunk: false,
     piecesBeforeMalformed: 1,
-    create: (http) => new YandexProvider(http),
+    create: (http, store) => new YandexProvider(http, store),
     wrongCredentials: (target) => {
       const secret = 'AQVN-wrong';
       return { target: { ...target, account: { ...target.account, api_key: secret } }, secret };

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ErrorCode, type ChatCompletionChunk, type ChatCompletionRequest, type ToolDefinition } from '@xrouter/common';
 import { parseRoutingConfig, type AccountConfig } from '@xrouter/config';
 import { CallContext, DeploymentTarget, UpstreamHttpClient } from '@xrouter/providers';
+import { MemoryStore } from '@xrouter/store';
 import { YandexProvider } from '../../libs/providers/src/yandex/yandex.provider';
 import { YANDEX_MODEL_IDS } from '../../libs/providers/src/yandex/yandex.mapper';
 import {
@@ -24,6 +25,7 @@ describe('YandexGPT native adapter against the Yandex emulator over HTTP', () =>
   let provider: YandexProvider;
   let target: DeploymentTarget;
   let baseUrl: string;
+  let store: MemoryStore;
 
   beforeAll(async () => {
     emulator = createEmulatorServer({ yandexApiKey: KEY, yandexFolderId: FOLDER, chunks: CHUNKS });
@@ -51,13 +53,15 @@ models:
       upstreamModel: 'yandexgpt',
     };
     http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
-    provider = new YandexProvider(http);
+    store = new MemoryStore();
+    provider = new YandexProvider(http, store);
   });
 
   beforeEach(() => emulator.state.stats.reset());
 
   afterAll(async () => {
     await http.onApplicationShutdown();
+    await store.close();
     await emulator.close();
   });
 
@@ -304,7 +308,7 @@ models:
         };
         const input = Array.from({ length: 20 }, (_, i) => `text number ${i}`);
         const started = Date.now();
-        const result = await new YandexProvider(slowHttp).embeddings(
+        const result = await new YandexProvider(slowHttp, store).embeddings(
           { model: 'emb', input },
           ctx({ target: slowTarget }),
         );

@@ -6,6 +6,7 @@ import {
   IsIn,
   IsInstance,
   IsInt,
+  IsISO8601,
   IsNumber,
   IsOptional,
   IsString,
@@ -68,6 +69,16 @@ export class AccountConfig {
   @IsOptional() @IsString() api_key?: string;
   /** Yandex IAM token, used instead of api_key. */
   @IsOptional() @IsString() iam_token?: string;
+  /** Yandex: when the static iam_token stops working (ISO 8601); past it, calls fail at once with a clear message. */
+  @IsOptional() @IsISO8601() iam_token_expires_at?: string;
+  /** Yandex: the service account's authorized key JSON (`yc iam key create`), usually `${VAR}`; IAM tokens follow. */
+  @IsOptional() @IsString() service_account_key?: string;
+  /** Yandex: the path of that authorized key JSON file, read at start-up. */
+  @IsOptional() @IsString() service_account_key_file?: string;
+  /** Yandex: let Yandex keep the prompts (`x-data-logging-enabled` not sent); by default it is told not to. */
+  @IsOptional() @IsBoolean() data_logging?: boolean;
+  /** Yandex: generations this account's folder runs at once from one replica (default 10, the folder quota). */
+  @IsOptional() @IsInt() @Min(1) max_in_flight?: number;
   @IsOptional() @IsString() folder_id?: string;
   /** GigaChat authorization key (base64 of client_id:client_secret). */
   @IsOptional() @IsString() auth_key?: string;
@@ -95,6 +106,11 @@ export class ProviderConfig {
   @IsString()
   @Matches(/^https?:\/\/\S+$/, { message: 'auth_url must be an http(s) URL' })
   auth_url?: string;
+  /** Yandex IAM host for service-account keys (default `https://iam.api.cloud.yandex.net`). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/\S+$/, { message: 'iam_url must be an http(s) URL' })
+  iam_url?: string;
   /** Extra CA bundle (PEM) trusted for this provider only, e.g. the Russian Trusted Root CA for GigaChat. */
   @IsOptional() @IsString() ca_file?: string;
   @IsOptional() @IsInt() @Min(1) max_connections?: number;
