@@ -7,8 +7,11 @@
  *   EMULATOR_MTS_API_KEY, EMULATOR_TBANK_API_KEY, EMULATOR_GIGACHAT_AUTH_KEY,
  *   EMULATOR_YANDEX_API_KEY, EMULATOR_YANDEX_FOLDER_ID (defaults below),
  *   EMULATOR_GIGACHAT_TOKEN_TTL_MS (1800000: 30 min, as the real OAuth host),
- *   EMULATOR_YANDEX_MAX_CONCURRENT (0 = unlimited; the real quota is 10 in-flight generations per folder).
+ *   EMULATOR_YANDEX_MAX_CONCURRENT (0 = unlimited; the real quota is 10 in-flight generations per folder),
+ *   EMULATOR_YANDEX_SA_KEY_FILE (an authorized key JSON with `public_key`: the IAM endpoint accepts JWTs it signed),
+ *   EMULATOR_YANDEX_IAM_TOKEN_TTL_MS (43200000: 12 h, as the real IAM).
  */
+import { readFileSync } from 'node:fs';
 
 export type ProviderName = 'gigachat' | 'yandex' | 'mts' | 'tbank';
 export const PROVIDER_NAMES: readonly ProviderName[] = ['gigachat', 'yandex', 'mts', 'tbank'];
@@ -28,6 +31,15 @@ export const DEFAULT_GIGACHAT_AUTH_KEY = Buffer.from(
 export const DEFAULT_GIGACHAT_TOKEN_TTL_MS = 30 * 60 * 1000;
 export const DEFAULT_YANDEX_API_KEY = 'emulator-yandex-key';
 export const DEFAULT_YANDEX_FOLDER_ID = 'b1gemulator';
+export const DEFAULT_YANDEX_IAM_TOKEN_TTL_MS = 12 * 60 * 60 * 1000;
+
+/** The public half of a service account's authorized key, as `yc iam key create` writes it. */
+export interface YandexServiceAccountPublicKey {
+  id: string;
+  service_account_id: string;
+  /** SPKI PEM. */
+  public_key: string;
+}
 
 export interface EmulatorOptions {
   latencyMs: number;
@@ -40,6 +52,9 @@ export interface EmulatorOptions {
   yandexApiKey: string;
   yandexFolderId: string;
   yandexMaxConcurrent: number;
+  /** Keys whose JWTs `POST /yandex/iam/v1/tokens` accepts. */
+  yandexServiceAccountKeys: YandexServiceAccountPublicKey[];
+  yandexIamTokenTtlMs: number;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
@@ -53,6 +68,8 @@ export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
   yandexApiKey: DEFAULT_YANDEX_API_KEY,
   yandexFolderId: DEFAULT_YANDEX_FOLDER_ID,
   yandexMaxConcurrent: 0,
+  yandexServiceAccountKeys: [],
+  yandexIamTokenTtlMs: DEFAULT_YANDEX_IAM_TOKEN_TTL_MS,
 };
 
 export interface EmulatorEnv {
@@ -91,8 +108,21 @@ export function readEmulatorEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
       yandexApiKey: str('EMULATOR_YANDEX_API_KEY', DEFAULT_YANDEX_API_KEY),
       yandexFolderId: str('EMULATOR_YANDEX_FOLDER_ID', DEFAULT_YANDEX_FOLDER_ID),
       yandexMaxConcurrent: int('EMULATOR_YANDEX_MAX_CONCURRENT', 0, 0),
+      yandexServiceAccountKeys: [],
+      yandexIamTokenTtlMs: int('EMULATOR_YANDEX_IAM_TOKEN_TTL_MS', DEFAULT_YANDEX_IAM_TOKEN_TTL_MS, 1),
     },
   };
+  const keyFile = env.EMULATOR_YANDEX_SA_KEY_FILE;
+  if (keyFile) {
+    try {
+      const key = JSON.parse(readFileSync(keyFile, 'utf8')) as YandexServiceAccountPublicKey;
+      if (!key.id || !key.service_account_id || !key.public_key)
+        throw new Error('needs id, service_account_id, public_key');
+      result.options.yandexServiceAccountKeys = [key];
+    } catch (error) {
+      problems.push(`EMULATOR_YANDEX_SA_KEY_FILE ${keyFile}: ${(error as Error).message}`);
+    }
+  }
   if (port > 65535) problems.push(`EMULATOR_PORT must be <= 65535 (got ${port})`);
   if (problems.length > 0) throw new Error(`Invalid provider emulator environment: ${problems.join('; ')}`);
   return result;

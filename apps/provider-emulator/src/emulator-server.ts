@@ -3,6 +3,7 @@
  *   /mts/v1/…, /tbank/v1/…             OpenAI-compatible (openai-compatible.emulator.ts)
  *   /gigachat/api/v2/oauth, /gigachat/api/v1/…   GigaChat (gigachat.emulator.ts)
  *   /yandex/foundationModels/v1/…      YandexGPT native (yandex.emulator.ts)
+ *   /yandex/iam/v1/tokens              Yandex IAM: service-account JWT → IAM token (yandex-iam.emulator.ts)
  *   /_emulator/…                       admin API: faults, stats, reset, health
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import { FaultSpecError } from './faults';
 import { createGigaChatEmulator } from './gigachat.emulator';
 import { createOpenAiCompatibleEmulator, mtsProfile, tbankProfile } from './openai-compatible.emulator';
 import { createYandexEmulator } from './yandex.emulator';
+import { IamTokens, createYandexIamEmulator } from './yandex-iam.emulator';
 
 export interface EmulatorServer {
   readonly server: Server;
@@ -29,11 +31,13 @@ export interface EmulatorServer {
 
 export function createEmulatorServer(options: Partial<EmulatorOptions> = {}): EmulatorServer {
   const state = new EmulatorState({ ...DEFAULT_EMULATOR_OPTIONS, ...options });
+  const iamTokens = new IamTokens();
   const routes: [prefix: string, handler: ProviderHandler][] = [
     ['/mts/v1', createOpenAiCompatibleEmulator(state, mtsProfile(state.options))],
     ['/tbank/v1', createOpenAiCompatibleEmulator(state, tbankProfile(state.options))],
     ['/gigachat/api', createGigaChatEmulator(state)],
-    ['/yandex/foundationModels/v1', createYandexEmulator(state)],
+    ['/yandex/foundationModels/v1', createYandexEmulator(state, (token) => iamTokens.check(token))],
+    ['/yandex/iam', createYandexIamEmulator(state, iamTokens)],
   ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
