@@ -269,6 +269,21 @@ models:
       expect(finishesOf(chunks)).toEqual(['content_filter']);
       expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 5 });
     });
+
+    it('should fail a stream whose body carries a mid-stream {"error": …} line, never finish it', async () => {
+      const stream = await provider.chatStream(ask('Hello there [[fault:stream-error=2]]', { stream: true }), ctx());
+      const seen: ChatCompletionChunk[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const chunk of stream) seen.push(chunk);
+        })(),
+      );
+      expect(error.code).toBe(ErrorCode.UPSTREAM_5XX);
+      expect(error.upstreamStatus).toBe(500);
+      expect(error.message).toContain('Internal Server Error');
+      expect(contentOf(seen)).toBe(splitIntoChunks(HELLO_ANSWER, CHUNKS).slice(0, 2).join(''));
+      expect(finishesOf(seen)).toEqual([]);
+    });
   });
 
   describe('embeddings', () => {

@@ -14,6 +14,10 @@
  *   expire-token          GigaChat: the bearer token of this request is revoked and answered 401 (once per refresh:
  *                         the token issued by the next OAuth call for the same key is spared on its first use); on an OAuth call,
  *                         the issued token is rejected on its first use. Other providers: same as status=401
+ *   stream-error=<n>      stream: n content chunks, then the provider's mid-stream error object as a frame (Yandex:
+ *                         an NDJSON line `{"error": {grpcCode, httpCode, message, httpStatus, details}}`, as the
+ *                         grpc-gateway writes a failure after the head), then the body ends. Providers without such a
+ *                         frame treat it as truncate-after
  *   content-filter        the answer is stopped by the provider's content filter (finish `content_filter`,
  *                         GigaChat `blacklist`, Yandex ALTERNATIVE_STATUS_CONTENT_FILTER)
  *
@@ -37,6 +41,7 @@ export interface Fault {
   truncateAfter?: number;
   expireToken?: boolean;
   contentFilter?: boolean;
+  streamErrorAfter?: number;
 }
 
 export class FaultSpecError extends Error {}
@@ -86,6 +91,9 @@ export function parseFaultSpec(spec: string): Fault {
         break;
       case 'expire-token':
         fault.expireToken = true;
+        break;
+      case 'stream-error':
+        fault.streamErrorAfter = int(0);
         break;
       case 'content-filter':
         fault.contentFilter = true;

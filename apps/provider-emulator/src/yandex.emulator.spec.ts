@@ -210,6 +210,25 @@ describe('YandexGPT emulator', () => {
       expect(lines.every((l) => l.result.alternatives[0].status === 'ALTERNATIVE_STATUS_PARTIAL')).toBe(true);
     });
 
+    it('should end a stream with a grpc-gateway error line after n lines with stream-error', async () => {
+      const lines = parseNdjson(
+        await (await complete(hello('Hello there [[fault:stream-error=2]]', { stream: true }))).text(),
+      );
+      expect(lines).toHaveLength(3);
+      expect(lines.slice(0, 2).every((l) => l.result.alternatives[0].status === 'ALTERNATIVE_STATUS_PARTIAL')).toBe(
+        true,
+      );
+      expect(lines[2]).toEqual({
+        error: {
+          grpcCode: 13,
+          httpCode: 500,
+          message: 'Internal Server Error',
+          httpStatus: 'Internal Server Error',
+          details: [],
+        },
+      });
+    });
+
     it('should put one broken line in a stream with malformed-json', async () => {
       const raw = await (await complete(hello('Hello there [[fault:malformed-json]]', { stream: true }))).text();
       const lines = raw.split('\n').filter((line) => line !== '');

@@ -48,12 +48,16 @@ const MODEL_URI = /^gpt:\/\/([^/]+)\/([^/@]+)(?:\/([^/@]+))?(?:@.+)?$/;
 const EMB_URI = /^emb:\/\/([^/]+)\/([^/@]+)(?:\/([^/@]+))?$/;
 const BRANCHES = ['latest', 'rc', 'deprecated'];
 
-/** The grpc-gateway error body of §3.11, for the model API and the IAM endpoint alike. */
-export const writeYandexError: ErrorWriter = (x, status, message, headers) => {
+/** The `error` object of a grpc-gateway error body (§3.11). */
+export function yandexErrorBody(status: number, message?: string): Record<string, unknown> {
   const grpcCode = GRPC_CODES[status] ?? GRPC_CODES_5XX[status] ?? (status >= 500 ? 13 : 2);
   const text = message ?? (status === 429 ? YANDEX_QUOTA_MESSAGE : (STATUS_CODES[status] ?? 'Error'));
-  const error = { grpcCode, httpCode: status, message: text, httpStatus: STATUS_CODES[status] ?? '', details: [] };
-  sendJson(x.res, status, { error }, headers);
+  return { grpcCode, httpCode: status, message: text, httpStatus: STATUS_CODES[status] ?? '', details: [] };
+}
+
+/** The grpc-gateway error body of §3.11, for the model API and the IAM endpoint alike. */
+export const writeYandexError: ErrorWriter = (x, status, message, headers) => {
+  sendJson(x.res, status, { error: yandexErrorBody(status, message) }, headers);
 };
 
 function routeOf(method: string | undefined, path: string): string {
@@ -302,7 +306,7 @@ function streamCompletion(x: Exchange, answering: Answering, reply: Reply, promp
   return answerStream(
     x,
     answering,
-    { framing: 'ndjson', lead: [], content, tail: [final], done: false },
+    { framing: 'ndjson', lead: [], content, tail: [final], done: false, error: { error: yandexErrorBody(500) } },
     { 'content-type': 'application/json' },
   );
 }
