@@ -11,7 +11,11 @@ import {
   splitIntoChunks,
 } from '../../apps/provider-emulator/src/deterministic-answer';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
-import { YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from '../../apps/provider-emulator/src/yandex.emulator';
+import {
+  YANDEX_EMBEDDING_DIMENSIONS,
+  YANDEX_FILTER_TEXT,
+  YANDEX_QUOTA_MESSAGE,
+} from '../../apps/provider-emulator/src/yandex.emulator';
 import { collect, failure } from '../support/outcomes';
 
 const KEY = 'test-yandex-key';
@@ -295,20 +299,24 @@ models:
       expect(result).toEqual({
         object: 'list',
         model: 'yandex-pro',
-        data: input.map((text, index) => ({ object: 'embedding', index, embedding: embeddingVector(text) })),
+        data: input.map((text, index) => ({
+          object: 'embedding',
+          index,
+          embedding: embeddingVector(text, YANDEX_EMBEDDING_DIMENSIONS),
+        })),
         usage: { prompt_tokens: 6, total_tokens: 6 },
       });
-      expect(result.data[0].embedding).toHaveLength(16);
+      expect(result.data[0].embedding).toHaveLength(YANDEX_EMBEDDING_DIMENSIONS);
       expect(emulator.state.stats.snapshot().yandex.routes).toEqual({ 'POST /textEmbedding': 3 });
     });
 
     it('should embed a single string and pass dimensions as dim', async () => {
       const result = await provider.embeddings(
-        { model: 'emb', input: 'x', dimensions: 256 },
+        { model: 'emb', input: 'x', dimensions: 64 },
         ctx({ target: embeddingTarget() }),
       );
       expect(result.data).toHaveLength(1);
-      expect(result.data[0].embedding).toEqual(embeddingVector('x', 256));
+      expect(result.data[0].embedding).toEqual(embeddingVector('x', 64));
       expect(result.usage).toEqual({ prompt_tokens: 1, total_tokens: 1 });
     });
 
@@ -328,7 +336,9 @@ models:
           ctx({ target: slowTarget }),
         );
         const elapsed = Date.now() - started;
-        expect(result.data.map((d) => d.embedding)).toEqual(input.map((text) => embeddingVector(text)));
+        expect(result.data.map((d) => d.embedding)).toEqual(
+          input.map((text) => embeddingVector(text, YANDEX_EMBEDDING_DIMENSIONS)),
+        );
         expect(result.usage.prompt_tokens).toBe(60);
         // 20 calls of 60 ms, 8 at a time: 3 rounds (≥ 180 ms), far from 20 sequential rounds (1200 ms).
         expect(elapsed).toBeGreaterThanOrEqual(170);

@@ -2,7 +2,7 @@ import { DEFAULT_YANDEX_API_KEY, DEFAULT_YANDEX_FOLDER_ID } from './emulator-def
 import { ANSWER_PADDING, embeddingVector } from './deterministic-answer';
 import type { RunningEmulator } from './emulator-test-kit';
 import { parseNdjson, postJson, readJson, startEmulator } from './emulator-test-kit';
-import { YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from './yandex.emulator';
+import { YANDEX_EMBEDDING_DIMENSIONS, YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from './yandex.emulator';
 
 const HELLO_ANSWER = `Echo: Hello there ${ANSWER_PADDING}`;
 const API_KEY_AUTH = { authorization: `Api-Key ${DEFAULT_YANDEX_API_KEY}` };
@@ -48,7 +48,7 @@ describe('YandexGPT emulator', () => {
           inputTextTokens: '4',
           completionTokens: '8',
           totalTokens: '12',
-          completionTokensDetails: { reasoningTokens: '0' },
+          completionTokensDetails: {},
         },
         modelVersion: '23.10.2024',
       },
@@ -166,7 +166,7 @@ describe('YandexGPT emulator', () => {
     );
     expect(tokens.modelVersion).toBe('23.10.2024');
     expect(tokens.tokens).toHaveLength(2);
-    expect(tokens.tokens[0]).toEqual({ id: expect.stringMatching(/^\d+$/), text: '▁При', special: false });
+    expect(tokens.tokens[0]).toEqual({ id: expect.stringMatching(/^\d+$/), text: '▁При' });
     const embedding = await readJson(
       await postJson(
         `${api}/textEmbedding`,
@@ -174,7 +174,11 @@ describe('YandexGPT emulator', () => {
         API_KEY_AUTH,
       ),
     );
-    expect(embedding).toEqual({ embedding: embeddingVector('alpha beta'), numTokens: '2', modelVersion: '23.10.2024' });
+    expect(embedding).toEqual({
+      embedding: embeddingVector('alpha beta', YANDEX_EMBEDDING_DIMENSIONS),
+      numTokens: '2',
+      modelVersion: '23.10.2024',
+    });
     const sized = await readJson(
       await postJson(
         `${api}/textEmbedding`,

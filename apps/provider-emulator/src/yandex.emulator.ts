@@ -25,18 +25,14 @@ import {
   sendJson,
 } from './emulator-http';
 import type { Reply, ReplyInput, ToolSpec } from './deterministic-answer';
-import {
-  EMBEDDING_DIMENSIONS,
-  countTokens,
-  decideReply,
-  embeddingVector,
-  splitIntoChunks,
-} from './deterministic-answer';
+import { countTokens, decideReply, embeddingVector, splitIntoChunks } from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
 
 export const YANDEX_MODEL_VERSION = '23.10.2024';
 export const YANDEX_MODELS = ['yandexgpt', 'yandexgpt-lite', 'aliceai-llm'];
 export const YANDEX_EMBEDDING_MODELS = ['text-search-doc', 'text-search-query'];
+/** The size of the recorded text-search-doc vectors. */
+export const YANDEX_EMBEDDING_DIMENSIONS = 256;
 /** The text of an ALTERNATIVE_STATUS_CONTENT_FILTER alternative (fault `content-filter`): not a prefix of the answer. */
 export const YANDEX_FILTER_TEXT = 'К сожалению, я не могу ответить на этот вопрос.';
 export const YANDEX_QUOTA_MESSAGE =
@@ -128,11 +124,8 @@ export function createYandexEmulator(state: EmulatorState, iamToken: IamTokenChe
       if (typeof body.text !== 'string') return writeYandexError(x, 400, 'text is required');
       const answering = await beginAnswer(x, writeYandexError);
       if (!answering) return;
-      const tokens = (body.text.match(/\S+/g) ?? []).map((word) => ({
-        id: tokenId(word),
-        text: `▁${word}`,
-        special: false,
-      }));
+      // `special` only on special tokens: proto3 JSON leaves out a false bool (as the recorded answers show).
+      const tokens = (body.text.match(/\S+/g) ?? []).map((word) => ({ id: tokenId(word), text: `▁${word}` }));
       return answerJson(x, answering, { tokens, modelVersion: YANDEX_MODEL_VERSION });
     }
     const match = typeof body.modelUri === 'string' ? EMB_URI.exec(body.modelUri) : null;
@@ -141,7 +134,7 @@ export function createYandexEmulator(state: EmulatorState, iamToken: IamTokenChe
     if (match[1] !== yandexFolderId) return writeYandexError(x, 400, folderMismatch(match[1]));
     if (!YANDEX_EMBEDDING_MODELS.includes(match[2])) return writeYandexError(x, 404, `Model ${match[0]} not found`);
     if (typeof body.text !== 'string') return writeYandexError(x, 400, 'text is required');
-    const dim = body.dim === undefined ? EMBEDDING_DIMENSIONS : Number(body.dim);
+    const dim = body.dim === undefined ? YANDEX_EMBEDDING_DIMENSIONS : Number(body.dim);
     if (!Number.isInteger(dim) || dim < 1 || dim > 4096) return writeYandexError(x, 400, 'dim must be in [1, 4096]');
     const answering = await beginAnswer(x, writeYandexError);
     if (!answering) return;
@@ -250,7 +243,8 @@ function usage(promptTokens: number, completionTokens: number): Record<string, u
     inputTextTokens: String(promptTokens),
     completionTokens: String(completionTokens),
     totalTokens: String(promptTokens + completionTokens),
-    completionTokensDetails: { reasoningTokens: '0' },
+    // The recorded answers of current models carry the object, empty: proto3 JSON leaves out a zero reasoningTokens.
+    completionTokensDetails: {},
   };
 }
 
