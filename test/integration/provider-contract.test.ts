@@ -35,6 +35,8 @@ interface Adapter {
   providerId: string;
   upstreamModel: string;
   embeddingModel: string;
+  /** The size of the emulator's vectors for that model. */
+  embeddingDimensions: number;
   /** Some of the model ids `listModels` returns. */
   models: string[];
   /** The stream opens with a role-only chunk (OpenAI's own format) rather than with the first text. */
@@ -52,6 +54,7 @@ const adapters: Adapter[] = [
     providerId: 'giga',
     upstreamModel: 'GigaChat-2-Max',
     embeddingModel: 'Embeddings',
+    embeddingDimensions: 16,
     models: ['GigaChat-2-Max', 'Embeddings'],
     roleChunk: false,
     piecesBeforeMalformed: 1,
@@ -66,10 +69,11 @@ const adapters: Adapter[] = [
     providerId: 'yandex',
     upstreamModel: 'yandexgpt',
     embeddingModel: 'text-search-doc',
+    embeddingDimensions: 256,
     models: ['yandexgpt', 'text-search-doc'],
     roleChunk: false,
     piecesBeforeMalformed: 1,
-    create: (http) => new YandexProvider(http),
+    create: (http, store) => new YandexProvider(http, store),
     wrongCredentials: (target) => {
       const secret = 'AQVN-wrong';
       return { target: { ...target, account: { ...target.account, api_key: secret } }, secret };
@@ -80,6 +84,7 @@ const adapters: Adapter[] = [
     providerId: 'mts',
     upstreamModel: 'mws-gpt-alpha',
     embeddingModel: 'bge-m3',
+    embeddingDimensions: 16,
     models: ['mws-gpt-alpha', 'qwen2.5-72b-instruct'],
     roleChunk: true,
     piecesBeforeMalformed: 0,
@@ -218,7 +223,7 @@ describe.each(adapters)('$name adapter contract', (adapter) => {
     );
     expect(result.model).toBe('public-model');
     expect(result.data).toHaveLength(2);
-    expect(result.data[0].embedding).toHaveLength(16);
+    expect(result.data[0].embedding).toHaveLength(adapter.embeddingDimensions);
   });
 
   it('should list the upstream models', async () => {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ErrorCode, type ChatCompletionChunk, type ChatCompletionRequest, type ToolDefinition } from '@xrouter/common';
 import { parseRoutingConfig, type AccountConfig } from '@xrouter/config';
 import { CallContext, DeploymentTarget, UpstreamHttpClient } from '@xrouter/providers';
+import { MemoryStore } from '@xrouter/store';
 import { YandexProvider } from '../../libs/providers/src/yandex/yandex.provider';
 import { YANDEX_MODEL_IDS } from '../../libs/providers/src/yandex/yandex.mapper';
 import {
@@ -10,7 +11,11 @@ import {
   splitIntoChunks,
 } from '../../apps/provider-emulator/src/deterministic-answer';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
-import { YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from '../../apps/provider-emulator/src/yandex.emulator';
+import {
+  YANDEX_EMBEDDING_DIMENSIONS,
+  YANDEX_FILTER_TEXT,
+  YANDEX_QUOTA_MESSAGE,
+} from '../../apps/provider-emulator/src/yandex.emulator';
 import { collect, failure } from '../support/outcomes';
 
 const KEY = 'test-yandex-key';
@@ -24,6 +29,7 @@ describe('YandexGPT native adapter against the Yandex emulator over HTTP', () =>
   let provider: YandexProvider;
   let target: DeploymentTarget;
   let baseUrl: string;
+  let store: MemoryStore;
 
   beforeAll(async () => {
     emulator = createEmulatorServer({ yandexApiKey: KEY, yandexFolderId: FOLDER, chunks: CHUNKS });
@@ -51,13 +57,15 @@ models:
       upstreamModel: 'yandexgpt',
     };
     http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 });
-    provider = new YandexProvider(http);
+    store = new MemoryStore();
+    provider = new YandexProvider(http, store);
   });
 
   beforeEach(() => emulator.state.stats.reset());
 
   afterAll(async () => {
     await http.onApplicationShutdown();
+    await store.close();
     await emulator.close();
   });
 
@@ -265,6 +273,21 @@ models:
       expect(finishesOf(chunks)).toEqual(['content_filter']);
       expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 5 });
     });
+
+    it('should fail a stream whose body carries a mid-stream {"error": …} line, never finish it', async () => {
+      const stream = await provider.chatStream(ask('Hello there [[fault:stream-error=2]]', { stream: true }), ctx());
+      const seen: ChatCompletionChunk[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const chunk of stream) seen.push(chunk);
+        })(),
+      );
+      expect(error.code).toBe(ErrorCode.UPSTREAM_5XX);
+      expect(error.upstreamStatus).toBe(500);
+      expect(error.message).toContain('Internal Server Error');
+      expect(contentOf(seen)).toBe(splitIntoChunks(HELLO_ANSWER, CHUNKS).slice(0, 2).join(''));
+      expect(finishesOf(seen)).toEqual([]);
+    });
   });
 
   describe('embeddings', () => {
@@ -276,20 +299,24 @@ models:
       expect(result).toEqual({
         object: 'list',
         model: 'yandex-pro',
-        data: input.map((text, index) => ({ object: 'embedding', index, embedding: embeddingVector(text) })),
+        data: input.map((text, index) => ({
+          object: 'embedding',
+          index,
+          embedding: embeddingVector(text, YANDEX_EMBEDDING_DIMENSIONS),
+        })),
         usage: { prompt_tokens: 6, total_tokens: 6 },
       });
-      expect(result.data[0].embedding).toHaveLength(16);
+      expect(result.data[0].embedding).toHaveLength(YANDEX_EMBEDDING_DIMENSIONS);
       expect(emulator.state.stats.snapshot().yandex.routes).toEqual({ 'POST /textEmbedding': 3 });
     });
 
     it('should embed a single string and pass dimensions as dim', async () => {
       const result = await provider.embeddings(
-        { model: 'emb', input: 'x', dimensions: 256 },
+        { model: 'emb', input: 'x', dimensions: 64 },
         ctx({ target: embeddingTarget() }),
       );
       expect(result.data).toHaveLength(1);
-      expect(result.data[0].embedding).toEqual(embeddingVector('x', 256));
+      expect(result.data[0].embedding).toEqual(embeddingVector('x', 64));
       expect(result.usage).toEqual({ prompt_tokens: 1, total_tokens: 1 });
     });
 
@@ -304,12 +331,14 @@ models:
         };
         const input = Array.from({ length: 20 }, (_, i) => `text number ${i}`);
         const started = Date.now();
-        const result = await new YandexProvider(slowHttp).embeddings(
+        const result = await new YandexProvider(slowHttp, store).embeddings(
           { model: 'emb', input },
           ctx({ target: slowTarget }),
         );
         const elapsed = Date.now() - started;
-        expect(result.data.map((d) => d.embedding)).toEqual(input.map((text) => embeddingVector(text)));
+        expect(result.data.map((d) => d.embedding)).toEqual(
+          input.map((text) => embeddingVector(text, YANDEX_EMBEDDING_DIMENSIONS)),
+        );
         expect(result.usage.prompt_tokens).toBe(60);
         // 20 calls of 60 ms, 8 at a time: 3 rounds (≥ 180 ms), far from 20 sequential rounds (1200 ms).
         expect(elapsed).toBeGreaterThanOrEqual(170);

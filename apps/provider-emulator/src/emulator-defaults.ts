@@ -10,7 +10,10 @@
  *   EMULATOR_YANDEX_MAX_CONCURRENT (0 = unlimited; the real quota is 10 in-flight generations per folder),
  *   EMULATOR_TBANK_KEY_ID, EMULATOR_TBANK_KEY_SECRET (the Cloud.ru access key the IAM emulator exchanges),
  *   EMULATOR_TBANK_TOKEN_TTL_MS (3600000: Cloud.ru IAM's `expires_in` of one hour).
+ *   EMULATOR_YANDEX_SA_KEY_FILE (an authorized key JSON with `public_key`: the IAM endpoint accepts JWTs it signed),
+ *   EMULATOR_YANDEX_IAM_TOKEN_TTL_MS (43200000: 12 h, as the real IAM).
  */
+import { readFileSync } from 'node:fs';
 
 export type ProviderName = 'gigachat' | 'yandex' | 'mts' | 'tbank';
 export const PROVIDER_NAMES: readonly ProviderName[] = ['gigachat', 'yandex', 'mts', 'tbank'];
@@ -33,6 +36,15 @@ export const DEFAULT_YANDEX_FOLDER_ID = 'b1gemulator';
 export const DEFAULT_TBANK_KEY_ID = 'emulator-cloudru-key-id';
 export const DEFAULT_TBANK_KEY_SECRET = 'emulator-cloudru-key-secret';
 export const DEFAULT_TBANK_TOKEN_TTL_MS = 60 * 60 * 1000;
+export const DEFAULT_YANDEX_IAM_TOKEN_TTL_MS = 12 * 60 * 60 * 1000;
+
+/** The public half of a service account's authorized key, as `yc iam key create` writes it. */
+export interface YandexServiceAccountPublicKey {
+  id: string;
+  service_account_id: string;
+  /** SPKI PEM. */
+  public_key: string;
+}
 
 export interface EmulatorOptions {
   latencyMs: number;
@@ -48,6 +60,9 @@ export interface EmulatorOptions {
   tbankKeyId: string;
   tbankKeySecret: string;
   tbankTokenTtlMs: number;
+  /** Keys whose JWTs `POST /yandex/iam/v1/tokens` accepts. */
+  yandexServiceAccountKeys: YandexServiceAccountPublicKey[];
+  yandexIamTokenTtlMs: number;
 }
 
 export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
@@ -64,6 +79,8 @@ export const DEFAULT_EMULATOR_OPTIONS: Readonly<EmulatorOptions> = {
   tbankKeyId: DEFAULT_TBANK_KEY_ID,
   tbankKeySecret: DEFAULT_TBANK_KEY_SECRET,
   tbankTokenTtlMs: DEFAULT_TBANK_TOKEN_TTL_MS,
+  yandexServiceAccountKeys: [],
+  yandexIamTokenTtlMs: DEFAULT_YANDEX_IAM_TOKEN_TTL_MS,
 };
 
 export interface EmulatorEnv {
@@ -105,8 +122,21 @@ export function readEmulatorEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
       tbankKeyId: str('EMULATOR_TBANK_KEY_ID', DEFAULT_TBANK_KEY_ID),
       tbankKeySecret: str('EMULATOR_TBANK_KEY_SECRET', DEFAULT_TBANK_KEY_SECRET),
       tbankTokenTtlMs: int('EMULATOR_TBANK_TOKEN_TTL_MS', DEFAULT_TBANK_TOKEN_TTL_MS, 1),
+      yandexServiceAccountKeys: [],
+      yandexIamTokenTtlMs: int('EMULATOR_YANDEX_IAM_TOKEN_TTL_MS', DEFAULT_YANDEX_IAM_TOKEN_TTL_MS, 1),
     },
   };
+  const keyFile = env.EMULATOR_YANDEX_SA_KEY_FILE;
+  if (keyFile) {
+    try {
+      const key = JSON.parse(readFileSync(keyFile, 'utf8')) as YandexServiceAccountPublicKey;
+      if (!key.id || !key.service_account_id || !key.public_key)
+        throw new Error('needs id, service_account_id, public_key');
+      result.options.yandexServiceAccountKeys = [key];
+    } catch (error) {
+      problems.push(`EMULATOR_YANDEX_SA_KEY_FILE ${keyFile}: ${(error as Error).message}`);
+    }
+  }
   if (port > 65535) problems.push(`EMULATOR_PORT must be <= 65535 (got ${port})`);
   if (problems.length > 0) throw new Error(`Invalid provider emulator environment: ${problems.join('; ')}`);
   return result;

@@ -200,6 +200,8 @@ export interface StreamPlan {
   content: unknown[];
   tail: unknown[];
   done: boolean;
+  /** The provider's mid-stream error frame, sent by `stream-error=n` after n content frames. */
+  error?: unknown;
 }
 
 function frame(framing: StreamPlan['framing'], json: string): string {
@@ -208,7 +210,7 @@ function frame(framing: StreamPlan['framing'], json: string): string {
 
 /**
  * Streams the plan: latency before the head, chunk delay between frames. `truncate-after=n` keeps the lead and n content
- * frames and ends the body; `malformed-json` inserts a half-cut copy of the first frame right after it.
+ * frames and ends the body; `stream-error=n` does the same and then sends the plan's error frame; `malformed-json` inserts a half-cut copy of the first frame right after it.
  */
 export async function answerStream(
   x: Exchange,
@@ -217,12 +219,16 @@ export async function answerStream(
   headers: OutgoingHttpHeaders,
 ): Promise<void> {
   const { fault, pacing } = answering;
+  const cutAfter = fault?.truncateAfter ?? fault?.streamErrorAfter;
   const objects =
-    fault?.truncateAfter !== undefined
-      ? [...plan.lead, ...plan.content.slice(0, fault.truncateAfter)]
+    cutAfter !== undefined
+      ? [...plan.lead, ...plan.content.slice(0, cutAfter)]
       : [...plan.lead, ...plan.content, ...plan.tail];
+  if (fault?.truncateAfter === undefined && fault?.streamErrorAfter !== undefined && plan.error !== undefined) {
+    objects.push(plan.error);
+  }
   const frames = objects.map((object) => frame(plan.framing, JSON.stringify(object)));
-  if (fault?.truncateAfter === undefined && plan.done && plan.framing === 'sse') frames.push('data: [DONE]\n\n');
+  if (cutAfter === undefined && plan.done && plan.framing === 'sse') frames.push('data: [DONE]\n\n');
   if (fault?.malformedJson && objects.length > 0) {
     const first = JSON.stringify(objects[0]);
     frames.splice(1, 0, frame(plan.framing, first.slice(0, Math.floor(first.length / 2))));

@@ -5,6 +5,7 @@
  *   /yandex/foundationModels/v1/…      YandexGPT native (yandex.emulator.ts)
  *   /yandex/v1/…                       Yandex's OpenAI-compatible endpoint (yandex-openai.emulator.ts)
  *   /cloudru-iam/api/v1/auth/token     Cloud.ru IAM access-key exchange (cloud-ru-iam.emulator.ts)
+ *   /yandex/iam/v1/tokens              Yandex IAM: service-account JWT → IAM token (yandex-iam.emulator.ts)
  *   /_emulator/…                       admin API: faults, stats, reset, health
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -22,6 +23,7 @@ import { createGigaChatEmulator } from './gigachat.emulator';
 import { createOpenAiCompatibleEmulator, mtsProfile, tbankProfile } from './openai-compatible.emulator';
 import { createYandexEmulator } from './yandex.emulator';
 import { createYandexOpenAiEmulator } from './yandex-openai.emulator';
+import { IamTokens, createYandexIamEmulator } from './yandex-iam.emulator';
 
 export interface EmulatorServer {
   readonly server: Server;
@@ -43,6 +45,7 @@ export function createEmulatorServer(
 ): EmulatorServer {
   const state = new EmulatorState({ ...DEFAULT_EMULATOR_OPTIONS, ...options });
   const cloudRuTokens = new CloudRuTokens();
+  const iamTokens = new IamTokens();
   const routes: [prefix: string, handler: ProviderHandler][] = [
     ['/mts/v1', createOpenAiCompatibleEmulator(state, mtsProfile(state.options))],
     [
@@ -54,8 +57,9 @@ export function createEmulatorServer(
     ],
     ['/cloudru-iam', createCloudRuIamEmulator(state, cloudRuTokens)],
     ['/gigachat/api', createGigaChatEmulator(state)],
-    ['/yandex/foundationModels/v1', createYandexEmulator(state)],
+    ['/yandex/foundationModels/v1', createYandexEmulator(state, (token) => iamTokens.check(token))],
     ['/yandex/v1', createYandexOpenAiEmulator(state)],
+    ['/yandex/iam', createYandexIamEmulator(state, iamTokens)],
   ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

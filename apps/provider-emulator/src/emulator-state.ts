@@ -9,7 +9,7 @@ export interface ProviderStats {
   requests: number;
   /** Requests by route key, e.g. `POST /chat/completions`; unknown paths count as `unmatched`. */
   routes: Record<string, number>;
-  /** GigaChat: successful OAuth token issues. Always 0 for the others. */
+  /** GigaChat: successful OAuth token issues; Yandex: IAM tokens issued for service-account JWTs. 0 for the others. */
   oauthTokensIssued: number;
   /** Requests answered with an injected fault (header, message directive or admin entry). */
   faultsInjected: number;

@@ -14,11 +14,15 @@
  *   expire-token          GigaChat: the bearer token of this request is revoked and answered 401 (once per refresh:
  *                         the token issued by the next OAuth call for the same key is spared on its first use); on an OAuth call,
  *                         the issued token is rejected on its first use. Other providers: same as status=401
+ *   stream-error=<n>      stream: n content chunks, then the provider's mid-stream error object as a frame (Yandex:
+ *                         an NDJSON line `{"error": {grpcCode, httpCode, message, httpStatus, details}}`, as the
+ *                         grpc-gateway writes a failure after the head), then the body ends. Providers without such a
+ *                         frame treat it as truncate-after
  *   content-filter        the answer is stopped by the provider's content filter (finish `content_filter`,
  *                         GigaChat `blacklist`, Yandex ALTERNATIVE_STATUS_CONTENT_FILTER)
  *
  * Admin entries (`POST /_emulator/faults`) apply to the provider's API routes whose stats key contains `route`
- * (default: every route but GigaChat's OAuth). Rate is counter-based, not random: the k-th request an entry sees
+ * (default: every route but the token endpoints, GigaChat's OAuth and Yandex's IAM). Rate is counter-based, not random: the k-th request an entry sees
  * fails when floor(k·rate) > floor((k−1)·rate), so rate 0.5 fails requests 2, 4, 6…, rate 0.25 fails 4, 8…, rate 1
  * fails all. `count` = n: the entry sees only the next n matching requests, then it is removed. Entries are checked in
  * the order they were added; the first that fires wins.
@@ -37,6 +41,7 @@ export interface Fault {
   truncateAfter?: number;
   expireToken?: boolean;
   contentFilter?: boolean;
+  streamErrorAfter?: number;
 }
 
 export class FaultSpecError extends Error {}
@@ -86,6 +91,9 @@ export function parseFaultSpec(spec: string): Fault {
         break;
       case 'expire-token':
         fault.expireToken = true;
+        break;
+      case 'stream-error':
+        fault.streamErrorAfter = int(0);
         break;
       case 'content-filter':
         fault.contentFilter = true;
@@ -182,7 +190,7 @@ export class FaultRegistry {
     let chosen: Fault | undefined;
     for (const entry of this.entries) {
       if (entry.provider !== provider) continue;
-      if (entry.route === null ? route.includes('/oauth') : !route.includes(entry.route)) continue;
+      if (entry.route === null ? isTokenRoute(route) : !route.includes(entry.route)) continue;
       entry.seen++;
       const fires = Math.floor(entry.seen * entry.rate + 1e-9) > Math.floor((entry.seen - 1) * entry.rate + 1e-9);
       if (fires) {
@@ -194,6 +202,11 @@ export class FaultRegistry {
     this.entries = this.entries.filter((entry) => entry.count === null || entry.seen < entry.count);
     return chosen;
   }
+}
+
+/** Token endpoints (GigaChat OAuth, Yandex IAM) are spared by entries without a route. */
+function isTokenRoute(route: string): boolean {
+  return route.includes('/oauth') || route.includes('/iam/');
 }
 
 function toPublic(entry: AdminEntry): AdminFault {

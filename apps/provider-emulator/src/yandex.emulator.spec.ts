@@ -2,7 +2,7 @@ import { DEFAULT_YANDEX_API_KEY, DEFAULT_YANDEX_FOLDER_ID } from './emulator-def
 import { ANSWER_PADDING, embeddingVector } from './deterministic-answer';
 import type { RunningEmulator } from './emulator-test-kit';
 import { parseNdjson, postJson, readJson, startEmulator } from './emulator-test-kit';
-import { YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from './yandex.emulator';
+import { YANDEX_EMBEDDING_DIMENSIONS, YANDEX_FILTER_TEXT, YANDEX_QUOTA_MESSAGE } from './yandex.emulator';
 
 const HELLO_ANSWER = `Echo: Hello there ${ANSWER_PADDING}`;
 const API_KEY_AUTH = { authorization: `Api-Key ${DEFAULT_YANDEX_API_KEY}` };
@@ -48,7 +48,7 @@ describe('YandexGPT emulator', () => {
           inputTextTokens: '4',
           completionTokens: '8',
           totalTokens: '12',
-          completionTokensDetails: { reasoningTokens: '0' },
+          completionTokensDetails: {},
         },
         modelVersion: '23.10.2024',
       },
@@ -166,7 +166,7 @@ describe('YandexGPT emulator', () => {
     );
     expect(tokens.modelVersion).toBe('23.10.2024');
     expect(tokens.tokens).toHaveLength(2);
-    expect(tokens.tokens[0]).toEqual({ id: expect.stringMatching(/^\d+$/), text: '▁При', special: false });
+    expect(tokens.tokens[0]).toEqual({ id: expect.stringMatching(/^\d+$/), text: '▁При' });
     const embedding = await readJson(
       await postJson(
         `${api}/textEmbedding`,
@@ -174,7 +174,11 @@ describe('YandexGPT emulator', () => {
         API_KEY_AUTH,
       ),
     );
-    expect(embedding).toEqual({ embedding: embeddingVector('alpha beta'), numTokens: '2', modelVersion: '23.10.2024' });
+    expect(embedding).toEqual({
+      embedding: embeddingVector('alpha beta', YANDEX_EMBEDDING_DIMENSIONS),
+      numTokens: '2',
+      modelVersion: '23.10.2024',
+    });
     const sized = await readJson(
       await postJson(
         `${api}/textEmbedding`,
@@ -208,6 +212,25 @@ describe('YandexGPT emulator', () => {
       );
       expect(lines).toHaveLength(3);
       expect(lines.every((l) => l.result.alternatives[0].status === 'ALTERNATIVE_STATUS_PARTIAL')).toBe(true);
+    });
+
+    it('should end a stream with a grpc-gateway error line after n lines with stream-error', async () => {
+      const lines = parseNdjson(
+        await (await complete(hello('Hello there [[fault:stream-error=2]]', { stream: true }))).text(),
+      );
+      expect(lines).toHaveLength(3);
+      expect(lines.slice(0, 2).every((l) => l.result.alternatives[0].status === 'ALTERNATIVE_STATUS_PARTIAL')).toBe(
+        true,
+      );
+      expect(lines[2]).toEqual({
+        error: {
+          grpcCode: 13,
+          httpCode: 500,
+          message: 'Internal Server Error',
+          httpStatus: 'Internal Server Error',
+          details: [],
+        },
+      });
     });
 
     it('should put one broken line in a stream with malformed-json', async () => {

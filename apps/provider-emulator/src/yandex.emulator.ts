@@ -5,7 +5,8 @@
  *                        CUMULATIVE text, ALTERNATIVE_STATUS_PARTIAL … then FINAL / TRUNCATED_FINAL / TOOL_CALLS
  *   POST /textEmbedding  `emb://<folder>/text-search-doc|text-search-query[/latest]` → {embedding, numTokens, modelVersion}
  *   POST /tokenize       → {tokens: [{id, text, special}], modelVersion} (bare, not wrapped)
- * Auth: `Api-Key <key>` (x-folder-id optional) or `Bearer <key>` with `x-folder-id`. Errors are grpc-gateway bodies
+ * Auth: `Api-Key <key>` (x-folder-id optional), or `Bearer <key>` / `Bearer <IAM token from /yandex/iam>` with
+ * `x-folder-id` (an expired IAM token: 401). Errors are grpc-gateway bodies
  * {error: {grpcCode, httpCode, message, httpStatus, details: []}}. With EMULATOR_YANDEX_MAX_CONCURRENT > 0, a
  * completion beyond that many in flight gets 429 grpcCode 8 with the quota message.
  */
@@ -24,18 +25,14 @@ import {
   sendJson,
 } from './emulator-http';
 import type { Reply, ReplyInput, ToolSpec } from './deterministic-answer';
-import {
-  EMBEDDING_DIMENSIONS,
-  countTokens,
-  decideReply,
-  embeddingVector,
-  splitIntoChunks,
-} from './deterministic-answer';
+import { countTokens, decideReply, embeddingVector, splitIntoChunks } from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
 
 export const YANDEX_MODEL_VERSION = '23.10.2024';
 export const YANDEX_MODELS = ['yandexgpt', 'yandexgpt-lite', 'aliceai-llm'];
 export const YANDEX_EMBEDDING_MODELS = ['text-search-doc', 'text-search-query'];
+/** The size of the recorded text-search-doc vectors. */
+export const YANDEX_EMBEDDING_DIMENSIONS = 256;
 /** The text of an ALTERNATIVE_STATUS_CONTENT_FILTER alternative (fault `content-filter`): not a prefix of the answer. */
 export const YANDEX_FILTER_TEXT = 'К сожалению, я не могу ответить на этот вопрос.';
 export const YANDEX_QUOTA_MESSAGE =
@@ -47,11 +44,16 @@ const MODEL_URI = /^gpt:\/\/([^/]+)\/([^/@]+)(?:\/([^/@]+))?(?:@.+)?$/;
 const EMB_URI = /^emb:\/\/([^/]+)\/([^/@]+)(?:\/([^/@]+))?$/;
 const BRANCHES = ['latest', 'rc', 'deprecated'];
 
-const writeError: ErrorWriter = (x, status, message, headers) => {
+/** The `error` object of a grpc-gateway error body (§3.11). */
+export function yandexErrorBody(status: number, message?: string): Record<string, unknown> {
   const grpcCode = GRPC_CODES[status] ?? GRPC_CODES_5XX[status] ?? (status >= 500 ? 13 : 2);
   const text = message ?? (status === 429 ? YANDEX_QUOTA_MESSAGE : (STATUS_CODES[status] ?? 'Error'));
-  const error = { grpcCode, httpCode: status, message: text, httpStatus: STATUS_CODES[status] ?? '', details: [] };
-  sendJson(x.res, status, { error }, headers);
+  return { grpcCode, httpCode: status, message: text, httpStatus: STATUS_CODES[status] ?? '', details: [] };
+}
+
+/** The grpc-gateway error body of §3.11, for the model API and the IAM endpoint alike. */
+export const writeYandexError: ErrorWriter = (x, status, message, headers) => {
+  sendJson(x.res, status, { error: yandexErrorBody(status, message) }, headers);
 };
 
 function routeOf(method: string | undefined, path: string): string {
@@ -62,7 +64,10 @@ function routeOf(method: string | undefined, path: string): string {
   return 'unmatched';
 }
 
-export function createYandexEmulator(state: EmulatorState): ProviderHandler {
+/** Whether `token` is an IAM token the emulated IAM issued, and still live. */
+export type IamTokenCheck = (token: string) => 'valid' | 'expired' | 'unknown';
+
+export function createYandexEmulator(state: EmulatorState, iamToken: IamTokenCheck = () => 'unknown'): ProviderHandler {
   const { yandexApiKey, yandexFolderId, yandexMaxConcurrent } = state.options;
   let inFlight = 0;
 
@@ -70,7 +75,9 @@ export function createYandexEmulator(state: EmulatorState): ProviderHandler {
   const authProblem = (x: Exchange): [number, string] | undefined => {
     const auth = x.req.headers.authorization ?? '';
     const folder = header(x.req, 'x-folder-id');
-    if (auth === `Bearer ${yandexApiKey}`) {
+    const bearer = auth.startsWith('Bearer ') ? iamToken(auth.slice('Bearer '.length)) : 'unknown';
+    if (bearer === 'expired') return [401, 'The token has expired'];
+    if (auth === `Bearer ${yandexApiKey}` || bearer === 'valid') {
       if (folder === undefined) return [401, 'x-folder-id header is required with an IAM token'];
     } else if (auth !== `Api-Key ${yandexApiKey}`) {
       return [401, auth.startsWith('Bearer ') ? 'The token is invalid' : 'Unknown api key'];
@@ -97,15 +104,15 @@ export function createYandexEmulator(state: EmulatorState): ProviderHandler {
     const route = routeOf(req.method, path);
     state.stats.request('yandex', route);
     const x: Exchange = { req, res, provider: 'yandex', route, state };
-    if (route === 'unmatched') return writeError(x, 404, `Unknown method ${req.method} ${path}`);
+    if (route === 'unmatched') return writeYandexError(x, 404, `Unknown method ${req.method} ${path}`);
     const refused = authProblem(x);
-    if (refused) return writeError(x, ...refused);
+    if (refused) return writeYandexError(x, ...refused);
     const body = parseJsonObject(await readBody(req));
-    if (!body) return writeError(x, 400, 'Request body is not a valid JSON object');
+    if (!body) return writeYandexError(x, 400, 'Request body is not a valid JSON object');
 
     if (route === 'POST /completion') {
       if (yandexMaxConcurrent > 0) {
-        if (inFlight >= yandexMaxConcurrent) return writeError(x, 429, YANDEX_QUOTA_MESSAGE);
+        if (inFlight >= yandexMaxConcurrent) return writeYandexError(x, 429, YANDEX_QUOTA_MESSAGE);
         inFlight++;
         res.once('close', () => inFlight--);
       }
@@ -113,26 +120,23 @@ export function createYandexEmulator(state: EmulatorState): ProviderHandler {
     }
     if (route === 'POST /tokenize') {
       const problem = modelUriProblem(body.modelUri);
-      if (problem) return writeError(x, ...problem);
-      if (typeof body.text !== 'string') return writeError(x, 400, 'text is required');
-      const answering = await beginAnswer(x, writeError);
+      if (problem) return writeYandexError(x, ...problem);
+      if (typeof body.text !== 'string') return writeYandexError(x, 400, 'text is required');
+      const answering = await beginAnswer(x, writeYandexError);
       if (!answering) return;
-      const tokens = (body.text.match(/\S+/g) ?? []).map((word) => ({
-        id: tokenId(word),
-        text: `▁${word}`,
-        special: false,
-      }));
+      // `special` only on special tokens: proto3 JSON leaves out a false bool (as the recorded answers show).
+      const tokens = (body.text.match(/\S+/g) ?? []).map((word) => ({ id: tokenId(word), text: `▁${word}` }));
       return answerJson(x, answering, { tokens, modelVersion: YANDEX_MODEL_VERSION });
     }
     const match = typeof body.modelUri === 'string' ? EMB_URI.exec(body.modelUri) : null;
     if (!match)
-      return writeError(x, 400, `Invalid modelUri '${String(body.modelUri)}': expected emb://<folder>/<model>`);
-    if (match[1] !== yandexFolderId) return writeError(x, 400, folderMismatch(match[1]));
-    if (!YANDEX_EMBEDDING_MODELS.includes(match[2])) return writeError(x, 404, `Model ${match[0]} not found`);
-    if (typeof body.text !== 'string') return writeError(x, 400, 'text is required');
-    const dim = body.dim === undefined ? EMBEDDING_DIMENSIONS : Number(body.dim);
-    if (!Number.isInteger(dim) || dim < 1 || dim > 4096) return writeError(x, 400, 'dim must be in [1, 4096]');
-    const answering = await beginAnswer(x, writeError);
+      return writeYandexError(x, 400, `Invalid modelUri '${String(body.modelUri)}': expected emb://<folder>/<model>`);
+    if (match[1] !== yandexFolderId) return writeYandexError(x, 400, folderMismatch(match[1]));
+    if (!YANDEX_EMBEDDING_MODELS.includes(match[2])) return writeYandexError(x, 404, `Model ${match[0]} not found`);
+    if (typeof body.text !== 'string') return writeYandexError(x, 400, 'text is required');
+    const dim = body.dim === undefined ? YANDEX_EMBEDDING_DIMENSIONS : Number(body.dim);
+    if (!Number.isInteger(dim) || dim < 1 || dim > 4096) return writeYandexError(x, 400, 'dim must be in [1, 4096]');
+    const answering = await beginAnswer(x, writeYandexError);
     if (!answering) return;
     return answerJson(x, answering, {
       embedding: embeddingVector(body.text, dim),
@@ -189,30 +193,30 @@ async function completion(
   body: Record<string, unknown>,
   uriProblem: [number, string] | undefined,
 ): Promise<void> {
-  if (uriProblem) return writeError(x, ...uriProblem);
+  if (uriProblem) return writeYandexError(x, ...uriProblem);
   const invalidMessages = validateMessages(body.messages);
-  if (invalidMessages) return writeError(x, 400, invalidMessages);
+  if (invalidMessages) return writeYandexError(x, 400, invalidMessages);
   const options = isRecord(body.completionOptions) ? body.completionOptions : {};
   const temperature = options.temperature;
   if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 1)) {
-    return writeError(x, 400, 'completionOptions.temperature must be in [0, 1]');
+    return writeYandexError(x, 400, 'completionOptions.temperature must be in [0, 1]');
   }
   const maxTokens = options.maxTokens === undefined ? undefined : Number(options.maxTokens);
   if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
-    return writeError(x, 400, 'completionOptions.maxTokens must be a positive int64');
+    return writeYandexError(x, 400, 'completionOptions.maxTokens must be a positive int64');
   }
   const tools = parseTools(body.tools);
-  if (tools === undefined) return writeError(x, 400, 'tools must be an array of {function: {name, parameters}}');
+  if (tools === undefined) return writeYandexError(x, 400, 'tools must be an array of {function: {name, parameters}}');
   const choice = isRecord(body.toolChoice) ? body.toolChoice : {};
   if (typeof choice.functionName === 'string' && !tools.some((tool) => tool.name === choice.functionName)) {
-    return writeError(x, 400, `toolChoice.functionName '${choice.functionName}' is not in tools`);
+    return writeYandexError(x, 400, `toolChoice.functionName '${choice.functionName}' is not in tools`);
   }
 
   const messages = body.messages as Record<string, unknown>[];
   const last = messages[messages.length - 1];
   const lastUser = messages.findLast((message) => message.role === 'user' && typeof message.text === 'string');
   const rawUserText = lastUser ? String(lastUser.text) : '';
-  const answering = await beginAnswer(x, writeError, rawUserText);
+  const answering = await beginAnswer(x, writeYandexError, rawUserText);
   if (!answering) return;
 
   const input: ReplyInput = {
@@ -239,7 +243,8 @@ function usage(promptTokens: number, completionTokens: number): Record<string, u
     inputTextTokens: String(promptTokens),
     completionTokens: String(completionTokens),
     totalTokens: String(promptTokens + completionTokens),
-    completionTokensDetails: { reasoningTokens: '0' },
+    // The recorded answers of current models carry the object, empty: proto3 JSON leaves out a zero reasoningTokens.
+    completionTokensDetails: {},
   };
 }
 
@@ -295,7 +300,7 @@ function streamCompletion(x: Exchange, answering: Answering, reply: Reply, promp
   return answerStream(
     x,
     answering,
-    { framing: 'ndjson', lead: [], content, tail: [final], done: false },
+    { framing: 'ndjson', lead: [], content, tail: [final], done: false, error: { error: yandexErrorBody(500) } },
     { 'content-type': 'application/json' },
   );
 }

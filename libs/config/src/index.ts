@@ -5,3 +5,4 @@ export * from './routing/routing-config.loader';
 export * from './routing/routing-config.schema';
 export * from './routing/provider-credentials';
 export * from './routing/deployment-pricing';
+export * from './routing/service-account-key';

@@ -9,7 +9,10 @@ export function isAccountConfigured(provider: ProviderConfig, account: AccountCo
     case 'gigachat':
       return Boolean(account.auth_key);
     case 'yandex':
-      return Boolean((account.api_key || account.iam_token) && account.folder_id);
+      return Boolean(
+        (account.api_key || account.iam_token || account.service_account_key || account.service_account_key_file) &&
+        account.folder_id,
+      );
   }
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigFileError, interpolate, parseRoutingConfig } from './routing-config.loader';
 
 const VALID = `
@@ -174,5 +177,61 @@ describe('parseRoutingConfig', () => {
 
   it('should reject a file that is not a mapping', () => {
     expect(problemsOf('- a\n- b\n').problems[0].message).toContain('must be a mapping');
+  });
+});
+
+describe('Yandex service-account keys', () => {
+  const KEY = JSON.stringify({
+    id: 'ajekey',
+    service_account_id: 'ajesa',
+    private_key:
+      'PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID <ajekey>\n-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n',
+  });
+  const yaml = (account: string) => `
+providers:
+  - id: yandex
+    type: yandex
+    base_url: https://llm.api.cloud.yandex.net/foundationModels/v1
+    accounts:
+      - { id: sa, folder_id: b1g, ${account} }
+    free: true
+models:
+  - name: yandex-pro
+    deployments: [{ provider: yandex, model: yandexgpt }]
+`;
+
+  it('should read service_account_key_file at load time into service_account_key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xr-sa-'));
+    const file = join(dir, 'key.json');
+    writeFileSync(file, KEY);
+    const account = parseRoutingConfig(yaml(`service_account_key_file: ${file}`), 'test.yaml', {}).providers[0]
+      .accounts[0];
+    expect(account.service_account_key).toBe(KEY);
+  });
+
+  it('should take the key JSON from a variable and name the variable as its credential', () => {
+    const account = parseRoutingConfig(yaml('service_account_key: "${YC_SA_KEY}"'), 'test.yaml', { YC_SA_KEY: KEY })
+      .providers[0].accounts[0];
+    expect(account.service_account_key).toBe(KEY);
+    expect(account.credential_vars).toEqual(['YC_SA_KEY']);
+  });
+
+  it('should refuse a key file it cannot read, naming the file', () => {
+    const error = problemsOf(yaml('service_account_key_file: /nonexistent/key.json'));
+    expect(error.problems).toEqual([
+      expect.objectContaining({
+        path: 'providers[0].accounts[0].service_account_key_file',
+        message: expect.stringContaining('/nonexistent/key.json') as unknown,
+      }),
+    ]);
+  });
+
+  it('should refuse key JSON without a private key, without quoting it', () => {
+    const error = problemsOf(yaml('service_account_key: "${YC_SA_KEY}"'), {
+      YC_SA_KEY: JSON.stringify({ id: 'k', service_account_id: 'secret-sa' }),
+    });
+    expect(error.problems[0].path).toBe('providers[0].accounts[0].service_account_key');
+    expect(error.problems[0].message).toContain('has no private_key');
+    expect(error.message).not.toContain('secret-sa');
   });
 });

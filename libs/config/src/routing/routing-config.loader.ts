@@ -4,7 +4,8 @@ import { validateSync, ValidationError } from 'class-validator';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { CaBundleError, loadCaBundle } from './ca-bundle';
 import { deploymentPricing } from './deployment-pricing';
-import { RoutingConfig } from './routing-config.schema';
+import { RoutingConfig, type AccountConfig } from './routing-config.schema';
+import { parseServiceAccountKey } from './service-account-key';
 
 type Path = Array<string | number>;
 
@@ -137,6 +138,11 @@ function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string 
     if (provider.type === 'gigachat' && !provider.auth_url) {
       problems.push({ path: ['providers', i, 'auth_url'], message: 'a gigachat provider needs auth_url' });
     }
+    if (provider.type === 'yandex') {
+      provider.accounts.forEach((account, j) =>
+        problems.push(...resolveServiceAccountKey(account, ['providers', i, 'accounts', j])),
+      );
+    }
   });
   const names = new Map<string, Path>();
   config.models.forEach((model, i) => {
@@ -177,6 +183,40 @@ function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string 
   return problems;
 }
 
+/**
+ * A Yandex account's authorized key: the file named by `service_account_key_file` is read now (a start-up error names
+ * it when it cannot be read) into `service_account_key`, and either form must parse. Messages never quote the key.
+ */
+function resolveServiceAccountKey(account: AccountConfig, path: Path): Array<{ path: Path; message: string }> {
+  const file = account.service_account_key_file;
+  if (file) {
+    if (account.service_account_key) {
+      return [
+        {
+          path: [...path, 'service_account_key'],
+          message: 'give service_account_key or service_account_key_file, not both',
+        },
+      ];
+    }
+    try {
+      account.service_account_key = readFileSync(file, 'utf8');
+    } catch (error) {
+      return [
+        {
+          path: [...path, 'service_account_key_file'],
+          message: `cannot read the service-account key file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        },
+      ];
+    }
+  }
+  if (!account.service_account_key) return [];
+  const parsed = parseServiceAccountKey(account.service_account_key);
+  if (typeof parsed !== 'string') return [];
+  return file
+    ? [{ path: [...path, 'service_account_key_file'], message: `the service-account key file ${file} ${parsed}` }]
+    : [{ path: [...path, 'service_account_key'], message: `the service-account key ${parsed}` }];
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -215,7 +255,7 @@ function applyDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key', 'key_id', 'key_secret'] as const;
+const CREDENTIAL_FIELDS = ['api_key', 'iam_token', 'auth_key', 'key_id', 'key_secret', 'service_account_key'] as const;
 
 /** The `${VARS}` each account's credentials come from, so a rejected credential can be named by its variable. */
 function recordCredentialVariables(config: RoutingConfig, raw: Record<string, unknown>): void {

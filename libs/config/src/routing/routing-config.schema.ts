@@ -6,6 +6,7 @@ import {
   IsIn,
   IsInstance,
   IsInt,
+  IsISO8601,
   IsNumber,
   IsOptional,
   IsString,
@@ -68,6 +69,14 @@ export class AccountConfig {
   @IsOptional() @IsString() api_key?: string;
   /** Yandex IAM token, used instead of api_key. */
   @IsOptional() @IsString() iam_token?: string;
+  /** Yandex: when the static iam_token stops working (ISO 8601); past it, calls fail at once with a clear message. */
+  @IsOptional() @IsISO8601() iam_token_expires_at?: string;
+  /** Yandex: the service account's authorized key JSON (`yc iam key create`), usually `${VAR}`; IAM tokens follow. */
+  @IsOptional() @IsString() service_account_key?: string;
+  /** Yandex: the path of that authorized key JSON file, read at start-up. */
+  @IsOptional() @IsString() service_account_key_file?: string;
+  /** Yandex: generations this account's folder runs at once from one replica (default 10, the folder quota). */
+  @IsOptional() @IsInt() @Min(1) max_in_flight?: number;
   @IsOptional() @IsString() folder_id?: string;
   /**
    * Yandex (native and `profile: yandex`): `x-data-logging-enabled` is sent as `false` unless this is true — by
@@ -105,6 +114,11 @@ export class ProviderConfig {
   @IsString()
   @Matches(/^https?:\/\/\S+$/, { message: 'auth_url must be an http(s) URL' })
   auth_url?: string;
+  /** Yandex IAM host for service-account keys (default `https://iam.api.cloud.yandex.net`). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/\S+$/, { message: 'iam_url must be an http(s) URL' })
+  iam_url?: string;
   /**
    * Extra CA certificates (a PEM bundle, or one DER certificate) trusted for this provider only, on top of Node's
    * roots, e.g. the Russian Trusted Root CA for GigaChat. Empty = none.

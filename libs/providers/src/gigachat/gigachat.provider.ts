@@ -236,24 +236,7 @@ export class GigaChatProvider implements LlmProvider, BeforeApplicationShutdown 
   }
 
   /** Runs `call` with a live token; when the API refuses it (401), drops that token and runs `call` once more. */
-  private async withToken<T>(
-    target: DeploymentTarget,
-    signal: AbortSignal,
-    call: (token: string) => Promise<T>,
-  ): Promise<T> {
-    const token = await this.tokens.token(target, signal);
-    try {
-      return await call(token);
-    } catch (error) {
-      if (!isRefusedToken(error)) throw error;
-      await this.tokens.invalidate(target, token);
-      let fresh = await this.tokens.token(target, signal);
-      if (fresh === token) {
-        // A refresh that started before the drop may have read the refused token back from the store.
-        await this.tokens.invalidate(target, token);
-        fresh = await this.tokens.token(target, signal);
-      }
-      return call(fresh);
-    }
+  private withToken<T>(target: DeploymentTarget, signal: AbortSignal, call: (token: string) => Promise<T>): Promise<T> {
+    return this.tokens.withToken(target, signal, isRefusedToken, call);
   }
 }

@@ -12,8 +12,7 @@ import { MemoryStore, STORE, type Store } from '@xrouter/store';
 import { readSseJson } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import { guardStream } from '../http/guard-stream';
-import { SharedTokenCache, type AccessTokenSource } from '../http/shared-token.cache';
-import { CloudRuTokenIssuer } from './cloud-ru-token.issuer';
+import { CloudRuTokenCache } from './cloud-ru-token.cache';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
 import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
 import { yandexHeaders, yandexModelUri } from './yandex-openai';
@@ -157,14 +156,14 @@ function isEmptyDelta(delta: UpstreamDelta): boolean {
 @Injectable()
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai' as const;
-  private readonly tokens: AccessTokenSource;
+  private readonly tokens: CloudRuTokenCache;
 
   constructor(
     private readonly http: UpstreamHttpClient,
     @Optional() @Inject(STORE) store?: Store,
   ) {
     // Without a store (unit tests, a bare adapter), tokens are shared within this process only.
-    this.tokens = new SharedTokenCache(store ?? new MemoryStore(), new CloudRuTokenIssuer(http));
+    this.tokens = new CloudRuTokenCache(http, store ?? new MemoryStore());
   }
 
   /** Runs `call` with the account's token (none for a static key); a refused token is replaced once. */
@@ -174,14 +173,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     call: (token: string | undefined) => Promise<T>,
   ): Promise<T> {
     if (!exchangesKey(target)) return call(undefined);
-    const token = await this.tokens.token(target, signal);
-    try {
-      return await call(token);
-    } catch (error) {
-      if (!isRefusedToken(error)) throw error;
-      await this.tokens.invalidate(target, token);
-      return call(await this.tokens.token(target, signal));
-    }
+    return this.tokens.withToken(target, signal, isRefusedToken, call);
   }
 
   async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion> {

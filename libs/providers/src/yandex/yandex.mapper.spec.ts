@@ -23,6 +23,7 @@ import {
   toYandexToolChoice,
   unwrapResult,
   usageFromYandex,
+  staticAuthorization,
   yandexError,
   yandexHeaders,
 } from './yandex.mapper';
@@ -79,19 +80,27 @@ describe('yandexHeaders', () => {
     [{ api_key: 'AQVNkey', iam_token: 't1.iam' }, 'Api-Key AQVNkey'],
     [{ api_key: undefined, iam_token: 't1.iam' }, 'Bearer t1.iam'],
     [{ api_key: '', iam_token: 't1.iam' }, 'Bearer t1.iam'],
-  ])('should authorize %p with %s, the folder and the request id', (account, authorization) => {
-    expect(yandexHeaders(target(account), 'req-42')).toEqual({
+  ])('should authorize %p with %s', (account, authorization) => {
+    expect(staticAuthorization(target(account))).toBe(authorization);
+  });
+
+  it('should send the authorization, the folder, the request id and data logging off', () => {
+    expect(yandexHeaders(target(), 'Bearer t1.live', 'req-42')).toEqual({
       'content-type': 'application/json',
-      authorization,
+      authorization: 'Bearer t1.live',
       'x-folder-id': 'b1gfolder',
       'x-client-request-id': 'req-42',
+      'x-data-logging-enabled': 'false',
     });
   });
 
-  it('should refuse an account without any credential as an upstream auth problem', () => {
-    const error = failure(() => yandexHeaders(target({ api_key: '', iam_token: '' })));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH);
-    expect(error.retryable).toBe(true);
+  it('should leave Yandex its data logging only for an account that opted in with data_logging: true', () => {
+    expect(yandexHeaders(target({ data_logging: true }), 'Api-Key k')).not.toHaveProperty('x-data-logging-enabled');
+    expect(yandexHeaders(target({ data_logging: false }), 'Api-Key k')['x-data-logging-enabled']).toBe('false');
+  });
+
+  it('should have no static authorization for an account without api_key and iam_token', () => {
+    expect(staticAuthorization(target({ api_key: '', iam_token: '' }))).toBeUndefined();
   });
 });
 
@@ -99,6 +108,7 @@ describe('model URIs', () => {
   it.each([
     ['yandexgpt', 'gpt://b1gfolder/yandexgpt'],
     ['yandexgpt/rc', 'gpt://b1gfolder/yandexgpt/rc'],
+    ['yandexgpt/latest', 'gpt://b1gfolder/yandexgpt/latest'],
     ['gpt://b1gother/yandexgpt-lite/latest@ft1', 'gpt://b1gother/yandexgpt-lite/latest@ft1'],
   ])('should make the completion URI of %s %s', (model, uri) => {
     expect(completionModelUri(target({}, model))).toBe(uri);
@@ -106,6 +116,8 @@ describe('model URIs', () => {
 
   it.each([
     ['text-search-doc', 'emb://b1gfolder/text-search-doc/latest'],
+    ['text-search-doc/latest', 'emb://b1gfolder/text-search-doc/latest'],
+    ['text-search-query/rc', 'emb://b1gfolder/text-search-query/rc'],
     ['emb://b1gother/text-search-query/rc', 'emb://b1gother/text-search-query/rc'],
   ])('should make the embedding URI of %s %s', (model, uri) => {
     expect(embeddingModelUri(target({}, model))).toBe(uri);

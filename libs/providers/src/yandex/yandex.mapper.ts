@@ -82,26 +82,31 @@ function folderOf(target: DeploymentTarget): string {
   );
 }
 
-/**
- * `Authorization: Api-Key <api_key>`, or `Bearer <iam_token>` when the account has only an IAM token (§3.2);
- * `x-folder-id` whenever a folder is configured; `x-client-request-id` for Yandex-side tracing.
- */
-export function yandexHeaders(target: DeploymentTarget, requestId?: string): Record<string, string> {
+/** `Api-Key <api_key>`, else `Bearer <iam_token>` (§3.2); undefined when neither is set (service-account accounts). */
+export function staticAuthorization(target: DeploymentTarget): string | undefined {
   const { account } = target;
-  let authorization: string;
-  if (account.api_key) authorization = `Api-Key ${account.api_key}`;
-  else if (account.iam_token) authorization = `Bearer ${account.iam_token}`;
-  else {
-    throw new GatewayError(
-      ErrorCode.UPSTREAM_AUTH,
-      `${target.provider.id}: account '${account.id}' has neither api_key nor iam_token`,
-    );
-  }
+  if (account.api_key) return `Api-Key ${account.api_key}`;
+  if (account.iam_token) return `Bearer ${account.iam_token}`;
+  return undefined;
+}
+
+/**
+ * The headers of every model call: the authorization, `x-folder-id` whenever a folder is configured,
+ * `x-client-request-id` for Yandex-side tracing, and `x-data-logging-enabled: false` so Yandex does not keep the
+ * prompts and answers (152-FZ), unless the account opted in with `data_logging: true`.
+ */
+export function yandexHeaders(
+  target: DeploymentTarget,
+  authorization: string,
+  requestId?: string,
+): Record<string, string> {
+  const { account } = target;
   return {
     'content-type': 'application/json',
     authorization,
     ...(account.folder_id ? { 'x-folder-id': account.folder_id } : {}),
     ...(requestId ? { 'x-client-request-id': requestId } : {}),
+    ...(account.data_logging === true ? {} : { 'x-data-logging-enabled': 'false' }),
   };
 }
 
@@ -110,10 +115,14 @@ export function completionModelUri(target: DeploymentTarget, model = target.upst
   return model.startsWith('gpt://') ? model : `gpt://${folderOf(target)}/${model}`;
 }
 
-/** `emb://<folder>/<model>/latest`, unless the deployment already names a full `emb://` URI. */
+/**
+ * `emb://<folder>/<model>/latest`, or `emb://<folder>/<model>/<branch>` when the model names its branch
+ * (`text-search-doc/rc`), unless the deployment already names a full `emb://` URI.
+ */
 export function embeddingModelUri(target: DeploymentTarget): string {
   const model = target.upstreamModel;
-  return model.startsWith('emb://') ? model : `emb://${folderOf(target)}/${model}/latest`;
+  if (model.startsWith('emb://')) return model;
+  return `emb://${folderOf(target)}/${model.includes('/') ? model : `${model}/latest`}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

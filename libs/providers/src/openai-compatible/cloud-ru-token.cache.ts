@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, GatewayError } from '@xrouter/common';
-import type { TokenIssuer } from '../http/shared-token.cache';
+import type { Store } from '@xrouter/store';
+import { SharedTokenCache, type IssuedToken, type SharedTokenCacheOptions } from '../auth/shared-token.cache';
 import type { UpstreamHttpClient } from '../http/upstream-http.client';
 import type { DeploymentTarget } from '../llm-provider.interface';
 
@@ -18,18 +19,19 @@ interface CloudRuTokenResponse {
  * Cloud.ru service-account access keys (`key_id` + `key_secret`) exchanged for an IAM access token:
  * `POST {auth_url} {"keyId", "secret"}` → `{"access_token", "expires_in" (seconds)}`, sent as `Bearer`. Read from
  * Cloud.ru's own `evolution-openai` SDK (`token_manager.py`) and Cloud.ru's docs as quoted by third parties; not
- * recorded against the live service.
+ * recorded against the live service. Tokens are shared and refreshed like GigaChat's ({@link SharedTokenCache}).
  */
-export class CloudRuTokenIssuer implements TokenIssuer {
-  readonly name = 'CloudRu';
-
+export class CloudRuTokenCache extends SharedTokenCache {
   constructor(
     private readonly http: UpstreamHttpClient,
-    private readonly now: () => number = Date.now,
+    store: Store,
+    options: SharedTokenCacheOptions = {},
     private readonly timeoutMs = 10_000,
-  ) {}
+  ) {
+    super(store, 'cloudru_token', 'Cloud.ru tokens are kept per replica until it is back', options);
+  }
 
-  keyOf(target: DeploymentTarget): string {
+  protected keyOf(target: DeploymentTarget): string {
     const { provider, account } = target;
     const digest = createHash('sha256')
       .update(`${provider.auth_url ?? CLOUD_RU_DEFAULT_TOKEN_URL}\n${account.key_id ?? ''}\n`)
@@ -38,7 +40,7 @@ export class CloudRuTokenIssuer implements TokenIssuer {
     return `cloudru:token:${digest}`;
   }
 
-  async issue(target: DeploymentTarget): Promise<{ token: string; expiresAt: number }> {
+  protected async issue(target: DeploymentTarget): Promise<IssuedToken> {
     const { provider, account } = target;
     if (!account.key_id || !account.key_secret) {
       throw new GatewayError(ErrorCode.UPSTREAM_AUTH, `${provider.id}/${account.id}: no key_id/key_secret configured`);

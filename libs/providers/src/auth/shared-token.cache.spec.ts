@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { AccountConfig, ProviderConfig } from '@xrouter/config';
-import { MemoryStore } from '@xrouter/store';
+import { MemoryStore, type Store } from '@xrouter/store';
 import type { DeploymentTarget } from '../llm-provider.interface';
-import { SharedTokenCache, type TokenIssuer } from './shared-token.cache';
+import { SharedTokenCache, type IssuedToken, type SharedTokenCacheOptions } from './shared-token.cache';
 
 const provider = {
   id: 'cloud',
@@ -14,12 +14,15 @@ const account: AccountConfig = { id: 'main', key_id: 'id', key_secret: 'secret' 
 const target: DeploymentTarget = { key: 'cloud/main/m', provider, account, upstreamModel: 'm' };
 const signal = new AbortController().signal;
 
+interface Issuer {
+  calls: number;
+  issue(): Promise<IssuedToken>;
+}
+
 /** An issuer handing out `token-1`, `token-2`, … living `lifeMs` from the clock's now. */
-function issuer(clock: { now: number }, lifeMs = 600_000): TokenIssuer & { calls: number } {
-  const counted = {
-    name: 'Test',
+function issuer(clock: { now: number }, lifeMs = 600_000): Issuer {
+  const counted: Issuer = {
     calls: 0,
-    keyOf: () => 'test:token:key',
     issue: async () => {
       counted.calls++;
       await Promise.resolve();
@@ -27,6 +30,25 @@ function issuer(clock: { now: number }, lifeMs = 600_000): TokenIssuer & { calls
     },
   };
   return counted;
+}
+
+/** The cache with the smallest subclass: one store key, tokens from `source`. */
+class TestTokenCache extends SharedTokenCache {
+  constructor(
+    store: Store,
+    private readonly source: Issuer,
+    options: SharedTokenCacheOptions,
+  ) {
+    super(store, 'test_token', 'test tokens are kept per process', options);
+  }
+
+  protected keyOf(): string {
+    return 'test:token:key';
+  }
+
+  protected issue(): Promise<IssuedToken> {
+    return this.source.issue();
+  }
 }
 
 describe('SharedTokenCache', () => {
@@ -41,7 +63,7 @@ describe('SharedTokenCache', () => {
   it('should share one exchange among concurrent callers', async () => {
     const clock = { now: 1_000_000 };
     const source = issuer(clock);
-    const cache = new SharedTokenCache(store(), source, { now: () => clock.now });
+    const cache = new TestTokenCache(store(), source, { now: () => clock.now });
     const tokens = await Promise.all(Array.from({ length: 10 }, () => cache.token(target, signal)));
     expect(new Set(tokens)).toEqual(new Set(['token-1']));
     expect(source.calls).toBe(1);
@@ -50,7 +72,7 @@ describe('SharedTokenCache', () => {
   it('should refresh at the margin before expiry, not before', async () => {
     const clock = { now: 1_000_000 };
     const source = issuer(clock);
-    const cache = new SharedTokenCache(store(), source, { now: () => clock.now, refreshMarginMs: 60_000 });
+    const cache = new TestTokenCache(store(), source, { now: () => clock.now, refreshMarginMs: 60_000 });
     await cache.token(target, signal);
     clock.now += 600_000 - 60_001;
     expect(await cache.token(target, signal)).toBe('token-1');
@@ -63,15 +85,15 @@ describe('SharedTokenCache', () => {
     const shared = store();
     const first = issuer(clock);
     const second = issuer(clock);
-    await new SharedTokenCache(shared, first, { now: () => clock.now }).token(target, signal);
-    expect(await new SharedTokenCache(shared, second, { now: () => clock.now }).token(target, signal)).toBe('token-1');
+    await new TestTokenCache(shared, first, { now: () => clock.now }).token(target, signal);
+    expect(await new TestTokenCache(shared, second, { now: () => clock.now }).token(target, signal)).toBe('token-1');
     expect(second.calls).toBe(0);
   });
 
   it('should drop a refused token and fetch a new one', async () => {
     const clock = { now: 1_000_000 };
     const source = issuer(clock);
-    const cache = new SharedTokenCache(store(), source, { now: () => clock.now });
+    const cache = new TestTokenCache(store(), source, { now: () => clock.now });
     const token = await cache.token(target, signal);
     await cache.invalidate(target, token);
     expect(await cache.token(target, signal)).toBe('token-2');
@@ -83,7 +105,7 @@ describe('SharedTokenCache', () => {
     await down.close();
     const clock = { now: 1_000_000 };
     const source = issuer(clock);
-    const cache = new SharedTokenCache(down, source, { now: () => clock.now });
+    const cache = new TestTokenCache(down, source, { now: () => clock.now });
     expect(await cache.token(target, signal)).toBe('token-1');
     expect(await cache.token(target, signal)).toBe('token-1');
     expect(source.calls).toBe(1);

@@ -1,26 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { StoreOutageLog, StoreUnavailableError, type Store, type StoreLock } from '@xrouter/store';
-import { transportError } from './upstream-error';
+import { transportError } from '../http/upstream-error';
 import type { DeploymentTarget } from '../llm-provider.interface';
-
-/** A credential the adapters put in `Authorization`, refreshed behind their back. */
-export interface AccessTokenSource {
-  /** A live token for the target's account. */
-  token(target: DeploymentTarget, signal: AbortSignal): Promise<string>;
-  /** Forgets `token` after the API refused it, unless a newer one already replaced it. */
-  invalidate(target: DeploymentTarget, token: string): Promise<void>;
-}
-
-/** One exchange of an account's long-lived secret for a short-lived token. */
-export interface TokenIssuer {
-  /** Names the cache in logs. */
-  readonly name: string;
-  /** The store key of the target's credential: a digest, never the secret itself. */
-  keyOf(target: DeploymentTarget): string;
-  /** One call to the token endpoint (its own deadline: callers share it); `expiresAt` in epoch ms. */
-  issue(target: DeploymentTarget): Promise<{ token: string; expiresAt: number }>;
-}
 
 export interface SharedTokenCacheOptions {
   /** Epoch milliseconds; tests inject a fake clock. */
@@ -35,10 +17,20 @@ export interface SharedTokenCacheOptions {
   lockPollMs?: number;
 }
 
+/** A token as its issuer gave it. */
+export interface IssuedToken {
+  token: string;
+  /** When the upstream stops accepting it (epoch ms). */
+  expiresAt: number;
+  /** Hand it out no later than this (epoch ms), when the issuer advises refreshing earlier than the expiry. */
+  refreshBy?: number;
+}
+
 interface CachedToken {
   token: string;
+  /** When the upstream stops accepting it (epoch ms). */
   expiresAt: number;
-  /** When the gateway stops handing it out: `expiresAt` minus the refresh margin. */
+  /** When the gateway stops handing it out (epoch ms): `expiresAt` minus the refresh margin. */
   refreshAt: number;
 }
 
@@ -59,6 +51,7 @@ function parseCached(raw: string | null): CachedToken | null {
   return null;
 }
 
+/** Resolves like `promise`, or rejects as soon as `signal` aborts (the shared promise keeps running for the others). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, providerId: string): Promise<T> {
   if (signal.aborted) return Promise.reject(transportError(providerId, signal.reason, signal));
   return new Promise<T>((resolve, reject) => {
@@ -78,44 +71,53 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, providerId: s
 }
 
 /**
- * Short-lived tokens per credential, shared by every replica through the store and kept in-process until the refresh
- * margin. Single-flight: concurrent callers of one process share one refresh; across replicas the refresh takes a
- * store lock and the others poll the store for the holder's token (up to `lockWaitMs`, then refresh themselves). The
- * store is best effort: when it cannot answer, tokens are still fetched and cached in-process (said once per outage).
+ * Short-lived upstream tokens per credential (GigaChat OAuth tokens, Yandex IAM tokens), shared by every replica
+ * through the store and kept in-process until the refresh margin so a hot path skips the store round trip.
  *
- * The same algorithm as `GigaChatTokenCache`, with the token exchange behind {@link TokenIssuer}; GigaChat's cache can
- * become one of these with its OAuth call as the issuer.
+ * Single-flight: concurrent callers of one process share one in-flight refresh; across replicas the refresh takes a
+ * store lock, and a replica that did not get it polls the store for the holder's token (up to `lockWaitMs`, then it
+ * refreshes itself). The store is best effort: when it cannot answer, tokens are still fetched and cached in-process
+ * (said once per outage in the log).
+ * Subclasses name the credential (`keyOf`: a digest, never the secret itself) and fetch a token (`issue`); tokens and
+ * keys are never logged.
  */
-export class SharedTokenCache implements AccessTokenSource {
+export abstract class SharedTokenCache {
   private readonly outage: StoreOutageLog;
   private readonly local = new Map<string, CachedToken>();
   private readonly inflight = new Map<string, Promise<CachedToken>>();
-  private readonly now: () => number;
+  protected readonly now: () => number;
   private readonly refreshMarginMs: number;
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
   private readonly lockPollMs: number;
 
-  constructor(
+  /**
+   * `name`: the cache in the store outage log and metric (`gigachat_token`); `outageNote`: what a store outage means
+   * for these tokens, said once per outage.
+   */
+  protected constructor(
     private readonly store: Store,
-    private readonly issuer: TokenIssuer,
+    name: string,
+    outageNote: string,
     options: SharedTokenCacheOptions = {},
   ) {
+    this.outage = new StoreOutageLog(new Logger(new.target.name), null, name, outageNote);
     this.now = options.now ?? Date.now;
     this.refreshMarginMs = options.refreshMarginMs ?? 60_000;
     this.lockTtlMs = options.lockTtlMs ?? 15_000;
     this.lockWaitMs = options.lockWaitMs ?? 5_000;
     this.lockPollMs = options.lockPollMs ?? 50;
-    this.outage = new StoreOutageLog(
-      new Logger(`${issuer.name}TokenCache`),
-      null,
-      `${issuer.name.toLowerCase()}_token`,
-      `${issuer.name} tokens are cached per process and refreshed without the cross-replica lock`,
-    );
   }
 
+  /** The store key of the target's credential. */
+  protected abstract keyOf(target: DeploymentTarget): string;
+
+  /** One call to the token issuer; not tied to any caller's signal, since callers share the refresh. */
+  protected abstract issue(target: DeploymentTarget): Promise<IssuedToken>;
+
+  /** A live token for the target's account: in-process copy, else the store, else one (shared) issuer call. */
   async token(target: DeploymentTarget, signal: AbortSignal): Promise<string> {
-    const key = this.issuer.keyOf(target);
+    const key = this.keyOf(target);
     const local = this.local.get(key);
     if (local && this.isFresh(local)) return local.token;
     if (signal.aborted) throw transportError(target.provider.id, signal.reason, signal);
@@ -127,12 +129,36 @@ export class SharedTokenCache implements AccessTokenSource {
     return (await untilAborted(refresh, signal, target.provider.id)).token;
   }
 
+  /** Forgets `token` after the API refused it, unless a newer token already replaced it (here or in the store). */
   async invalidate(target: DeploymentTarget, token: string): Promise<void> {
-    const key = this.issuer.keyOf(target);
+    const key = this.keyOf(target);
     if (this.local.get(key)?.token === token) this.local.delete(key);
     await this.bestEffort(async () => {
       if (parseCached(await this.store.get(key))?.token === token) await this.store.delete(key);
     }, undefined);
+  }
+
+  /** Runs `call` with a live token; when `refused(error)` (the API's 401), drops that token and runs `call` once more. */
+  async withToken<T>(
+    target: DeploymentTarget,
+    signal: AbortSignal,
+    refused: (error: unknown) => boolean,
+    call: (token: string) => Promise<T>,
+  ): Promise<T> {
+    const token = await this.token(target, signal);
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!refused(error)) throw error;
+      await this.invalidate(target, token);
+      let fresh = await this.token(target, signal);
+      if (fresh === token) {
+        // A refresh that started before the drop may have read the refused token back from the store.
+        await this.invalidate(target, token);
+        fresh = await this.token(target, signal);
+      }
+      return call(fresh);
+    }
   }
 
   private isFresh(cached: CachedToken): boolean {
@@ -145,6 +171,7 @@ export class SharedTokenCache implements AccessTokenSource {
 
     let lock = await this.tryLock(key);
     if (lock === null) {
+      // Another replica is refreshing: wait for its token, or for the lock to come free, up to lockWaitMs.
       const deadline = this.now() + this.lockWaitMs;
       while (lock === null && this.now() < deadline) {
         await delay(this.lockPollMs);
@@ -155,13 +182,11 @@ export class SharedTokenCache implements AccessTokenSource {
     }
     try {
       if (lock) {
+        // The previous holder may have stored a token between our read and our lock.
         const justStored = await this.readStore(key);
         if (justStored) return this.remember(key, justStored);
       }
-      const issued = await this.issuer.issue(target);
-      // A token living less than twice the margin (test emulators) is refreshed at half its life.
-      const margin = Math.min(this.refreshMarginMs, Math.max(0, (issued.expiresAt - this.now()) / 2));
-      const fetched: CachedToken = { ...issued, refreshAt: issued.expiresAt - margin };
+      const fetched = this.schedule(await this.issue(target));
       const ttlMs = fetched.refreshAt - this.now();
       if (ttlMs > 0) await this.bestEffort(() => this.store.set(key, JSON.stringify(fetched), ttlMs), undefined);
       return this.remember(key, fetched);
@@ -170,11 +195,20 @@ export class SharedTokenCache implements AccessTokenSource {
     }
   }
 
+  /** When to stop handing the token out: the margin before expiry (at most half its life), or the issuer's advice. */
+  private schedule(issued: IssuedToken): CachedToken {
+    const { token, expiresAt } = issued;
+    // A token living less than twice the margin (only seen with test emulators) is refreshed at half its life.
+    const margin = Math.min(this.refreshMarginMs, Math.max(0, (expiresAt - this.now()) / 2));
+    return { token, expiresAt, refreshAt: Math.min(expiresAt - margin, issued.refreshBy ?? Infinity) };
+  }
+
   private remember(key: string, cached: CachedToken): CachedToken {
     if (this.isFresh(cached)) this.local.set(key, cached);
     return cached;
   }
 
+  /** `call`'s result, or `fallback` when the store cannot answer (counted in the outage log). */
   private async bestEffort<T>(call: () => Promise<T>, fallback: T): Promise<T> {
     try {
       const result = await call();
@@ -192,6 +226,7 @@ export class SharedTokenCache implements AccessTokenSource {
     return cached && this.isFresh(cached) ? cached : null;
   }
 
+  /** The lock, null when another replica holds it, `undefined` when the store cannot answer (refresh unlocked). */
   private tryLock(key: string): Promise<StoreLock | null | undefined> {
     return this.bestEffort<StoreLock | null | undefined>(
       () => this.store.acquireLock(`${key}:refresh`, this.lockTtlMs),
