@@ -10,6 +10,7 @@ import {
   clientClosed,
   ErrorCode,
   GatewayError,
+  withErrorHeaders,
 } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
@@ -19,6 +20,7 @@ import {
   nextPass,
   planNext,
   type AttemptResult,
+  type AttemptState,
   type RequestPlan,
   type Stop,
 } from './attempt-plan';
@@ -48,6 +50,11 @@ export interface RouteOutcome<T> {
 }
 
 type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
+
+/** An error answer says how many attempts it took, as an answer does (`x-xrouter-attempts`). */
+function attemptsTold(error: GatewayError, state: AttemptState): GatewayError {
+  return withErrorHeaders(error, { 'x-xrouter-attempts': String(state.attempts) });
+}
 
 /** What every attempt of one request shares. */
 interface AttemptRequest<T> {
@@ -169,7 +176,7 @@ export class RoutingService implements OnModuleInit {
       if (next.kind === 'stop') {
         this.observeRequest(model, false, state.attempts);
         // A client that went away during a backoff wait stops the request as one that went away during a call.
-        throw options.clientSignal?.aborted ? clientClosed() : this.stopError(model, next);
+        throw options.clientSignal?.aborted ? clientClosed() : attemptsTold(this.stopError(model, next), state);
       }
       if (next.kind === 'wait') {
         if (next.ms > 0) await sleep(next.ms, undefined, { signal: options.clientSignal }).catch(() => undefined);
@@ -185,7 +192,7 @@ export class RoutingService implements OnModuleInit {
       if (result.kind === 'closed') throw clientClosed();
       if (result.kind === 'failed' && !triesOn(result.failure)) {
         this.observeRequest(model, false, state.attempts);
-        throw result.error;
+        throw attemptsTold(result.error, state);
       }
     }
   }
