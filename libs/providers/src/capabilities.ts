@@ -190,7 +190,7 @@ export function fitRequest(
 /** The request without the dropped fields (a copy; the client's own is untouched). */
 export function withoutFields<R extends object>(request: R, fields: readonly string[]): R {
   if (fields.length === 0) return request;
-  const copy: Record<string, unknown> = { ...request };
+  const copy: Record<string, unknown> = { ...(request as Record<string, unknown>) };
   for (const field of fields) delete copy[field];
   return copy as R;
 }
