@@ -113,7 +113,6 @@ describe('chatFeatures', () => {
         presence_penalty: 0,
         frequency_penalty: 0,
         stop: [],
-        seed: null,
         reasoning_effort: 'none',
         logit_bias: {},
         parallel_tool_calls: true,
