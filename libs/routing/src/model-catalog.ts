@@ -13,15 +13,19 @@ import {
   type Strategy,
   type TimeoutsConfig,
 } from '@xrouter/config';
-import type { DeploymentTarget } from '@xrouter/providers';
+import { deploymentCapabilities, type Capabilities, type DeploymentTarget } from '@xrouter/providers';
 
 /**
- * A deployment target as the catalog resolved it, once, when it was built: the price it is billed at and the
- * settings of its circuit breaker (its deployment's, else its model's, else `defaults`).
+ * A deployment target as the catalog resolved it, once, when it was built: the price it is billed at, the
+ * settings of its circuit breaker (its deployment's, else its model's, else `defaults`), what it can do and what
+ * it serves without (`capabilities.ts`).
  */
 export interface CatalogTarget extends DeploymentTarget {
   readonly pricing: PricingConfig;
   readonly breaker: CircuitBreakerConfig;
+  readonly capabilities: Capabilities;
+  /** The model's `drop_params`, then the provider's. */
+  readonly dropParams: readonly string[];
 }
 
 /** One configured deployment: the same provider and upstream model over one or more of the provider's accounts. */
@@ -54,7 +58,7 @@ export interface CatalogModel {
 function targetsFor(
   provider: ProviderConfig,
   upstreamModel: string,
-  settings: Pick<CatalogTarget, 'pricing' | 'breaker'>,
+  settings: Pick<CatalogTarget, 'pricing' | 'breaker' | 'capabilities' | 'dropParams'>,
   accountId?: string,
 ): CatalogTarget[] {
   return configuredAccounts(provider)
@@ -148,6 +152,8 @@ export class ModelCatalog {
                 {
                   pricing: pricingOf(provider, model, d),
                   breaker: d.circuit_breaker ?? model.circuit_breaker ?? this.config.defaults.circuit_breaker,
+                  capabilities: deploymentCapabilities(provider, d.capabilities),
+                  dropParams: [...new Set([...(model.drop_params ?? []), ...(provider.drop_params ?? [])])],
                 },
                 d.account,
               )
@@ -194,7 +200,12 @@ export class ModelCatalog {
         { param: 'model' },
       );
     }
-    const deployments = targetsFor(provider, upstreamModel, { pricing, breaker: this.config.defaults.circuit_breaker });
+    const deployments = targetsFor(provider, upstreamModel, {
+      pricing,
+      breaker: this.config.defaults.circuit_breaker,
+      capabilities: deploymentCapabilities(provider),
+      dropParams: provider.drop_params ?? [],
+    });
     const configured = this.offered.find((m) =>
       m.deployments.some((d) => d.provider === provider && d.upstreamModel === upstreamModel),
     );
