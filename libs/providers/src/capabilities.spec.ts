@@ -9,8 +9,13 @@ import {
   withoutFields,
 } from './capabilities';
 
-const provider = (type: ProviderConfig['type'], extra: Partial<ProviderConfig> = {}): ProviderConfig =>
-  ({ id: type, type, base_url: 'http://x', accounts: [], ...extra }) as ProviderConfig;
+const provider = (type: ProviderConfig['type'], extra: Partial<ProviderConfig> = {}): ProviderConfig => ({
+  id: type,
+  type,
+  base_url: 'http://x',
+  accounts: [],
+  ...extra,
+});
 
 const chat = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
   model: 'm',
