@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError, type ModelObject } from '@xrouter/common';
 import {
+  CAPABILITY_NAMES,
   configuredAccounts,
   deploymentPricing,
   directPricing,
@@ -81,6 +82,15 @@ function pricingOf(provider: ProviderConfig, model: ModelConfig, deployment: Dep
     );
   }
   return pricing;
+}
+
+/**
+ * What a request to the model may use: a feature any of its deployments has (the router sends such a request only
+ * to those). Embedding models show the embedding features, chat models the chat ones.
+ */
+export function modelCapabilities(model: CatalogModel): Record<string, boolean> {
+  const names = CAPABILITY_NAMES.filter((name) => (name === 'dimensions') === (model.kind === 'embeddings'));
+  return Object.fromEntries(names.map((name) => [name, model.deployments.some((d) => d.capabilities[name])]));
 }
 
 function ownedBy(deployments: readonly DeploymentTarget[]): string {
@@ -226,7 +236,14 @@ export class ModelCatalog {
   list(createdAt: number): ModelObject[] {
     return this.offered.flatMap((model) => {
       const names = [model.name, ...(this.config.models.find((m) => m.name === model.name)?.aliases ?? [])];
-      return names.map((id) => ({ id, object: 'model' as const, created: createdAt, owned_by: model.ownedBy }));
+      const capabilities = modelCapabilities(model);
+      return names.map((id) => ({
+        id,
+        object: 'model' as const,
+        created: createdAt,
+        owned_by: model.ownedBy,
+        capabilities,
+      }));
     });
   }
 

@@ -11,7 +11,14 @@ import {
   ModelObject,
   TextCompletion,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogModel } from '@xrouter/routing';
+import {
+  MODEL_CATALOG,
+  ModelCatalog,
+  modelCapabilities,
+  RouteOutcome,
+  RoutingService,
+  type CatalogModel,
+} from '@xrouter/routing';
 import { sumRub } from '@xrouter/usage';
 import { AnswerCache } from './answer-cache';
 import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
@@ -151,7 +158,13 @@ export class OpenAiGatewayService {
         `The model '${id}' does not exist or you do not have access to it`,
       );
     }
-    return { id, object: 'model', created: STARTED_AT, owned_by: direct.ownedBy };
+    return {
+      id,
+      object: 'model',
+      created: STARTED_AT,
+      owned_by: direct.ownedBy,
+      capabilities: modelCapabilities(direct),
+    };
   }
 
   /** The catalog's model, or undefined where a call would be refused (an unpriced direct model is a 400 there). */
