@@ -23,7 +23,7 @@ import { sumRub } from '@xrouter/usage';
 import { AnswerCache } from './answer-cache';
 import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
 import type { CompletionRequestDto } from './dto/completion-request.dto';
-import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
+import { embeddingTexts, type EmbeddingRequestDto } from './dto/embedding-request.dto';
 import type { CallerContext } from './request-context';
 import { planCompletion, toTextCompletion, toTextCompletionChunks } from './legacy-completions';
 import { promptText } from './request-usage';
@@ -126,10 +126,12 @@ export class OpenAiGatewayService {
   }
 
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {
+    // Token ids become text before anything else, so a bad id is refused before admission, as a bad field is.
+    const input = embeddingTexts(body.input);
     const call = await this.calls.admit(caller, body.model, 'embeddings', false);
     const outcome = await this.calls.complete(
       call,
-      (options) => this.routing.embeddings({ ...body, encoding_format: 'float' }, options),
+      (options) => this.routing.embeddings({ ...body, input, encoding_format: 'float' }, options),
       (value) => ({
         prompt_tokens: value.usage.prompt_tokens,
         completion_tokens: 0,
