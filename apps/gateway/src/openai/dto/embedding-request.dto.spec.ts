@@ -27,13 +27,14 @@ describe('embedding inputs', () => {
   });
 
   it('should refuse ids outside the vocabulary with a 400 naming input', () => {
-    for (const [input, param] of [
+    const cases: Array<[number[] | number[][], string]> = [
       [[999_999_999], 'input'],
       [[[1], [100_277]], 'input[1]'],
-    ] as const) {
+    ];
+    for (const [input, param] of cases) {
       let error: unknown;
       try {
-        embeddingTexts(input as number[] | number[][]);
+        embeddingTexts(input);
       } catch (caught) {
         error = caught;
       }
