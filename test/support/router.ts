@@ -1,5 +1,12 @@
 import type { RoutingConfig } from '@xrouter/config';
-import { AccountRateLimiter, OpenAiCompatibleProvider, ProviderRegistry, UpstreamHttpClient } from '@xrouter/providers';
+import {
+  AccountRateLimiter,
+  GigaChatProvider,
+  OpenAiCompatibleProvider,
+  ProviderRegistry,
+  UpstreamHttpClient,
+  YandexProvider,
+} from '@xrouter/providers';
 import { XRouterMetrics } from '@xrouter/metrics';
 import {
   BreakerRegistry,
@@ -20,13 +27,20 @@ export interface TestRouter {
   close(): Promise<void>;
 }
 
-/** The real routing stack (catalog, breakers shared through `store`, account limits, undici) without Nest. */
+/**
+ * The real routing stack (catalog, breakers shared through `store`, account limits, undici) without Nest; `every`
+ * adapter (GigaChat and Yandex too), or the OpenAI-compatible one only.
+ */
 export async function buildRouter(
   config: RoutingConfig,
   store: Store,
   http = new UpstreamHttpClient({ connectTimeoutMs: 5_000 }),
+  every = false,
 ): Promise<TestRouter> {
-  const registry = new ProviderRegistry([new OpenAiCompatibleProvider(http)]);
+  const registry = new ProviderRegistry([
+    new OpenAiCompatibleProvider(http, store),
+    ...(every ? [new GigaChatProvider(http, store), new YandexProvider(http, store)] : []),
+  ]);
   const metrics = new XRouterMetrics(new Registry());
   const catalog = new ModelCatalog(config);
   const breakers = new BreakerRegistry(config, store, metrics, catalog);

@@ -12,3 +12,4 @@ export * from './mapping/openai-mapping';
 export * from './yandex/yandex.mapper';
 export * from './yandex/yandex.provider';
 export * from './gigachat/gigachat.provider';
+export * from './capabilities';

@@ -218,6 +218,12 @@ describe('afterAttempt', () => {
       { refused: new Set(['a']), charged: new Set() },
     ],
     [
+      'should not try again a deployment that does not have the model (404), nor charge its breaker',
+      state(),
+      failure(new GatewayError(ErrorCode.MODEL_NOT_FOUND, '404'), { failure: 'absent' }),
+      { refused: new Set(['a']), charged: new Set() },
+    ],
+    [
       'should remember a breaker this request charged',
       state(),
       failure(failed503, { charged: true }),
@@ -264,6 +270,15 @@ describe('a request walked through the plan', () => {
       'b failed',
       'wait 50',
       'a failed',
+      'stop failed',
+    ]);
+  });
+
+  it('should ask each deployment that answers 404 once, then stop with the 404', () => {
+    const missing = new GatewayError(ErrorCode.MODEL_NOT_FOUND, 'No such model');
+    expect(walk(plan(), () => ({ kind: 'failed', error: missing, failure: 'absent', charged: false }))).toEqual([
+      'a failed',
+      'b failed',
       'stop failed',
     ]);
   });

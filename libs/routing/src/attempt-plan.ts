@@ -28,7 +28,9 @@ export interface AttemptState {
   readonly triedThisPass: boolean;
   /** Deployments that asked (Retry-After) not to be called before a time. */
   readonly notBefore: ReadonlyMap<string, number>;
-  /** Deployments whose credentials were refused during this request: not tried again by it. */
+  /**
+   * Deployments not tried again by this request: their credentials were refused, or they do not have the model (404).
+   */
   readonly refused: ReadonlySet<string>;
   /** Deployments this request already charged a failure to: one request charges a breaker once. */
   readonly charged: ReadonlySet<string>;
@@ -95,6 +97,8 @@ export function planNext<T extends { key: string }>(
   }
   const waiting = plan.candidates.some((t) => (state.notBefore.get(t.key) ?? 0) > now);
   if (!state.triedThisPass && !waiting) return stopWith(state);
+  // Nobody left who could answer: no point waiting for the next pass.
+  if (plan.candidates.every((t) => state.refused.has(t.key))) return stopWith(state);
   if (state.attempts >= plan.budget) return stopWith(state);
   const soonest = Math.min(...plan.candidates.map((t) => Math.max(0, (state.notBefore.get(t.key) ?? 0) - now)));
   const ms = retryDelay(state.pass + 1, plan.retry, soonest > 0 ? soonest : undefined, plan.random);
@@ -135,7 +139,10 @@ export function afterAttempt(
         attempts: state.attempts + 1,
         triedThisPass: true,
         lastError: error,
-        refused: result.failure === 'credentials' ? new Set([...state.refused, key]) : state.refused,
+        refused:
+          result.failure === 'credentials' || result.failure === 'absent'
+            ? new Set([...state.refused, key])
+            : state.refused,
         charged: result.charged ? new Set([...state.charged, key]) : state.charged,
         notBefore:
           error.retryAfterMs === undefined

@@ -13,7 +13,7 @@ describe('classifyFailure', () => {
     ['rejected credentials', ErrorCode.UPSTREAM_AUTH, null, 'credentials', true],
     ["the account's quota", ErrorCode.INSUFFICIENT_QUOTA, null, 'quota', true],
     ['an upstream 400 (or 422)', ErrorCode.BAD_REQUEST, null, 'client', false],
-    ['an upstream 404', ErrorCode.MODEL_NOT_FOUND, null, 'client', false],
+    ['an upstream 404 (no such model there)', ErrorCode.MODEL_NOT_FOUND, null, 'absent', true],
     ['an upstream 413', ErrorCode.PAYLOAD_TOO_LARGE, null, 'client', false],
     ['a content filter', ErrorCode.CONTENT_FILTER, null, 'client', false],
     ['a bug of ours', ErrorCode.INTERNAL, null, 'client', false],

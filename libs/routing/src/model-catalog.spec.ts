@@ -54,6 +54,17 @@ function catalog(env: NodeJS.ProcessEnv, supported?: (type: string) => boolean):
 }
 
 describe('ModelCatalog', () => {
+  it("should list each model's capabilities: a feature any of its deployments has", () => {
+    const c = catalog({ MTS_A: 'ka', YANDEX_KEY: 'y' });
+    const listed = (id: string) => c.list(0).find((m) => m.id === id)?.capabilities;
+    // Yandex alone: no logprobs, no image input; with an OpenAI-compatible fallback the model can do both.
+    expect(listed('yandex-only')).toMatchObject({ tools: true, json_object: true, logprobs: false, images: false });
+    expect(listed('smart')).toMatchObject({ tools: true, logprobs: true, images: true });
+    expect(listed('best')).toEqual(listed('smart'));
+    expect(listed('smart')).not.toHaveProperty('dimensions');
+    expect(listed('embed')).toEqual({ dimensions: true });
+  });
+
   it('should expand a deployment to every configured account, in order', () => {
     const keys = catalog({ MTS_A: 'ka', MTS_B: 'kb', YANDEX_KEY: 'y' })
       .resolve('smart')

@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError, type ModelObject } from '@xrouter/common';
 import {
+  CAPABILITY_NAMES,
   configuredAccounts,
   deploymentPricing,
   directPricing,
@@ -13,15 +14,19 @@ import {
   type Strategy,
   type TimeoutsConfig,
 } from '@xrouter/config';
-import type { DeploymentTarget } from '@xrouter/providers';
+import { deploymentCapabilities, type Capabilities, type DeploymentTarget } from '@xrouter/providers';
 
 /**
- * A deployment target as the catalog resolved it, once, when it was built: the price it is billed at and the
- * settings of its circuit breaker (its deployment's, else its model's, else `defaults`).
+ * A deployment target as the catalog resolved it, once, when it was built: the price it is billed at, the
+ * settings of its circuit breaker (its deployment's, else its model's, else `defaults`), what it can do and what
+ * it serves without (`capabilities.ts`).
  */
 export interface CatalogTarget extends DeploymentTarget {
   readonly pricing: PricingConfig;
   readonly breaker: CircuitBreakerConfig;
+  readonly capabilities: Capabilities;
+  /** The model's `drop_params`, then the provider's. */
+  readonly dropParams: readonly string[];
 }
 
 /** One configured deployment: the same provider and upstream model over one or more of the provider's accounts. */
@@ -54,7 +59,7 @@ export interface CatalogModel {
 function targetsFor(
   provider: ProviderConfig,
   upstreamModel: string,
-  settings: Pick<CatalogTarget, 'pricing' | 'breaker'>,
+  settings: Pick<CatalogTarget, 'pricing' | 'breaker' | 'capabilities' | 'dropParams'>,
   accountId?: string,
 ): CatalogTarget[] {
   return configuredAccounts(provider)
@@ -77,6 +82,15 @@ function pricingOf(provider: ProviderConfig, model: ModelConfig, deployment: Dep
     );
   }
   return pricing;
+}
+
+/**
+ * What a request to the model may use: a feature any of its deployments has (the router sends such a request only
+ * to those). Embedding models show the embedding features, chat models the chat ones.
+ */
+export function modelCapabilities(model: CatalogModel): Record<string, boolean> {
+  const names = CAPABILITY_NAMES.filter((name) => (name === 'dimensions') === (model.kind === 'embeddings'));
+  return Object.fromEntries(names.map((name) => [name, model.deployments.some((d) => d.capabilities[name])]));
 }
 
 function ownedBy(deployments: readonly DeploymentTarget[]): string {
@@ -148,6 +162,8 @@ export class ModelCatalog {
                 {
                   pricing: pricingOf(provider, model, d),
                   breaker: d.circuit_breaker ?? model.circuit_breaker ?? this.config.defaults.circuit_breaker,
+                  capabilities: deploymentCapabilities(provider, d.capabilities),
+                  dropParams: [...new Set([...(model.drop_params ?? []), ...(provider.drop_params ?? [])])],
                 },
                 d.account,
               )
@@ -194,7 +210,12 @@ export class ModelCatalog {
         { param: 'model' },
       );
     }
-    const deployments = targetsFor(provider, upstreamModel, { pricing, breaker: this.config.defaults.circuit_breaker });
+    const deployments = targetsFor(provider, upstreamModel, {
+      pricing,
+      breaker: this.config.defaults.circuit_breaker,
+      capabilities: deploymentCapabilities(provider),
+      dropParams: provider.drop_params ?? [],
+    });
     const configured = this.offered.find((m) =>
       m.deployments.some((d) => d.provider === provider && d.upstreamModel === upstreamModel),
     );
@@ -215,7 +236,14 @@ export class ModelCatalog {
   list(createdAt: number): ModelObject[] {
     return this.offered.flatMap((model) => {
       const names = [model.name, ...(this.config.models.find((m) => m.name === model.name)?.aliases ?? [])];
-      return names.map((id) => ({ id, object: 'model' as const, created: createdAt, owned_by: model.ownedBy }));
+      const capabilities = modelCapabilities(model);
+      return names.map((id) => ({
+        id,
+        object: 'model' as const,
+        created: createdAt,
+        owned_by: model.ownedBy,
+        capabilities,
+      }));
     });
   }
 

@@ -10,15 +10,28 @@ import {
   clientClosed,
   ErrorCode,
   GatewayError,
+  withErrorHeaders,
 } from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
-import { AccountRateLimiter, CallContext, DeploymentTarget, ProviderRegistry } from '@xrouter/providers';
+import {
+  AccountRateLimiter,
+  CallContext,
+  capabilityLabel,
+  chatFeatures,
+  DeploymentTarget,
+  embeddingFeatures,
+  fitRequest,
+  ProviderRegistry,
+  withoutFields,
+  type Feature,
+} from '@xrouter/providers';
 import {
   afterAttempt,
   INITIAL_ATTEMPT_STATE,
   nextPass,
   planNext,
   type AttemptResult,
+  type AttemptState,
   type RequestPlan,
   type Stop,
 } from './attempt-plan';
@@ -47,9 +60,25 @@ export interface RouteOutcome<T> {
   /** The deployment that answered, with the price the request is billed at. */
   target: CatalogTarget;
   attempts: number;
+  /** Request fields the deployment that answered was sent without (its `drop_params`): `x-xrouter-dropped-params`. */
+  dropped?: readonly string[];
 }
 
 type Call<T> = (ctx: CallContext, deadline: Deadline) => Promise<T>;
+
+/** The adapter call of one attempt, with the request as that deployment is to get it (its dropped fields removed). */
+type RequestCall<R, T> = (request: R, ctx: CallContext, deadline: Deadline) => Promise<T>;
+
+/** A deployment that can serve the request, and the fields it is to be sent without. */
+interface Fitted {
+  target: CatalogTarget;
+  dropped: string[];
+}
+
+/** An error answer says how many attempts it took, as an answer does (`x-xrouter-attempts`). */
+function attemptsTold(error: GatewayError, state: AttemptState): GatewayError {
+  return withErrorHeaders(error, { 'x-xrouter-attempts': String(state.attempts) });
+}
 
 /** What every attempt of one request shares. */
 interface AttemptRequest<T> {
@@ -101,8 +130,8 @@ export class RoutingService implements OnModuleInit {
 
   chat(request: ChatCompletionRequest, options: RouteOptions): Promise<RouteOutcome<ChatCompletion>> {
     const model = this.resolve(request.model, 'chat');
-    return this.run(model, request.model, options, false, (ctx) =>
-      this.providers.get(ctx.target.provider.type).chat(request, ctx),
+    return this.run(model, request, chatFeatures(request), options, false, (sent, ctx) =>
+      this.providers.get(ctx.target.provider.type).chat(sent, ctx),
     );
   }
 
@@ -112,8 +141,8 @@ export class RoutingService implements OnModuleInit {
     options: RouteOptions,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
     const model = this.resolve(request.model, 'chat');
-    return this.run(model, request.model, options, true, async (ctx, deadline) => {
-      const stream = await this.providers.get(ctx.target.provider.type).chatStream(request, ctx);
+    return this.run(model, request, chatFeatures(request), options, true, async (sent, ctx, deadline) => {
+      const stream = await this.providers.get(ctx.target.provider.type).chatStream(sent, ctx);
       const iterator = stream[Symbol.asyncIterator]();
       const first = await iterator.next();
       return { first, iterator, deadline };
@@ -122,8 +151,8 @@ export class RoutingService implements OnModuleInit {
 
   embeddings(request: EmbeddingRequest, options: RouteOptions): Promise<RouteOutcome<EmbeddingResponse>> {
     const model = this.resolve(request.model, 'embeddings');
-    return this.run(model, request.model, options, false, (ctx) =>
-      this.providers.get(ctx.target.provider.type).embeddings(request, ctx),
+    return this.run(model, request, embeddingFeatures(request), options, false, (sent, ctx) =>
+      this.providers.get(ctx.target.provider.type).embeddings(sent, ctx),
     );
   }
 
@@ -143,15 +172,54 @@ export class RoutingService implements OnModuleInit {
     return model.groups.find((g) => g.targets.includes(target))?.key ?? target.key;
   }
 
-  private async run<T>(
+  /**
+   * The candidates, in the strategy's order, that can honour every feature of the request (`capabilities.ts`),
+   * each with the fields it is to be sent without; none: a 400 naming the first feature the first candidate lacks.
+   * Checked before any attempt, so a request no deployment can serve costs no upstream call.
+   */
+  private fitting<R extends object>(
     model: CatalogModel,
     requestedModel: string,
+    request: R,
+    features: readonly Feature[],
+  ): Fitted[] {
+    const candidates = this.candidates(model);
+    const fields = request as Record<string, unknown>;
+    const present = (field: string) => fields[field] !== undefined && fields[field] !== null;
+    const fitted: Fitted[] = [];
+    let missing: Feature | undefined;
+    for (const target of candidates) {
+      const fit = fitRequest(features, target.capabilities, target.dropParams, present);
+      if (fit.ok) fitted.push({ target, dropped: fit.dropped });
+      else missing ??= fit.missing;
+    }
+    if (fitted.length > 0 || !missing) return fitted;
+    const which = model.deployments.length > 1 ? 'none of the deployments of the model' : 'the model';
+    const droppable =
+      missing.fields.length > 0 ? `, or ask an administrator to list it in the model's drop_params` : '';
+    throw new GatewayError(
+      ErrorCode.BAD_REQUEST,
+      `'${missing.param}' asks for ${capabilityLabel(missing.capability)}, which ${which} '${requestedModel}' ` +
+        `does not support: send the request without it${droppable}`,
+      { param: missing.param, headers: { 'x-xrouter-attempts': '0' } },
+    );
+  }
+
+  private async run<T, R extends { model: string }>(
+    model: CatalogModel,
+    original: R,
+    features: readonly Feature[],
     options: RouteOptions,
     streaming: boolean,
-    call: Call<T>,
+    send: RequestCall<R, T>,
   ): Promise<RouteOutcome<T>> {
+    const requestedModel = original.model;
+    const fitted = this.fitting(model, requestedModel, original, features);
+    const dropped = new Map(fitted.map((f) => [f.target.key, f.dropped]));
+    const call: Call<T> = (ctx, deadline) =>
+      send(withoutFields(original, dropped.get(ctx.target.key) ?? []), ctx, deadline);
     const plan: RequestPlan<CatalogTarget> = {
-      candidates: this.candidates(model),
+      candidates: fitted.map((f) => f.target),
       budget: Math.max(1, model.retry.max_attempts),
       giveUpAt: Date.now() + model.timeouts.total_ms,
       timeouts: model.timeouts,
@@ -171,7 +239,7 @@ export class RoutingService implements OnModuleInit {
       if (next.kind === 'stop') {
         this.observeRequest(model, false, state.attempts);
         // A client that went away during a backoff wait stops the request as one that went away during a call.
-        throw options.clientSignal?.aborted ? clientClosed() : this.stopError(model, next);
+        throw options.clientSignal?.aborted ? clientClosed() : attemptsTold(this.stopError(model, next), state);
       }
       if (next.kind === 'wait') {
         if (next.ms > 0) await sleep(next.ms, undefined, { signal: options.clientSignal }).catch(() => undefined);
@@ -182,12 +250,18 @@ export class RoutingService implements OnModuleInit {
       state = afterAttempt(state, next, result, Date.now());
       if (result.kind === 'answered') {
         this.observeRequest(model, next.target !== plan.candidates[0], state.attempts);
-        return { value: result.value, model, target: next.target, attempts: state.attempts };
+        return {
+          value: result.value,
+          model,
+          target: next.target,
+          attempts: state.attempts,
+          dropped: dropped.get(next.target.key) ?? [],
+        };
       }
       if (result.kind === 'closed') throw clientClosed();
       if (result.kind === 'failed' && !triesOn(result.failure)) {
         this.observeRequest(model, false, state.attempts);
-        throw result.error;
+        throw attemptsTold(result.error, state);
       }
     }
   }

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { permitsModel } from '@xrouter/auth';
-import { clientClosed, ErrorCode, GatewayError, type ChatCompletionChunk, type Usage } from '@xrouter/common';
+import {
+  clientClosed,
+  ErrorCode,
+  GatewayError,
+  withErrorHeaders,
+  type ChatCompletionChunk,
+  type Usage,
+} from '@xrouter/common';
 import { XRouterMetrics } from '@xrouter/metrics';
 import { RateLimitService } from '@xrouter/rate-limit';
 import {
@@ -88,7 +95,8 @@ export class CallPipeline {
       await this.budgets.assertWithin(caller.principal.budgets);
     } catch (error) {
       this.settleFailure(call, error);
-      throw error;
+      // Refused before any attempt: the answer says so, as every routed answer says how many it took.
+      throw error instanceof GatewayError ? withErrorHeaders(error, { 'x-xrouter-attempts': '0' }) : error;
     }
     return call;
   }

@@ -1,4 +1,3 @@
-import { decode } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import {
   ErrorCode,
   GatewayError,
@@ -11,6 +10,9 @@ import {
   type Usage,
 } from '@xrouter/common';
 import type { CompletionPrompt, CompletionRequestDto } from './dto/completion-request.dto';
+import { decodeTokens } from './token-ids';
+
+export { decodeTokens } from './token-ids';
 
 /**
  * The legacy completions API over chat. Each prompt is one user message; each of its `n` choices is one chat call of
@@ -38,15 +40,6 @@ const MAPPED = new Set(['prompt', 'n', 'echo', 'suffix', 'logprobs', 'best_of', 
 
 function refuse(param: string, message: string): never {
   throw new GatewayError(ErrorCode.BAD_REQUEST, message, { param });
-}
-
-/** Token ids as text, in cl100k_base (what OpenAI's completion models used); unknown ids are a 400. */
-export function decodeTokens(tokens: readonly number[], param: string): string {
-  try {
-    return decode(tokens);
-  } catch {
-    return refuse(param, `${param} holds token ids that are not in the cl100k_base vocabulary`);
-  }
 }
 
 /** The prompts of a request as text, in order. */

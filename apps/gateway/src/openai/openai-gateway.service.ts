@@ -11,12 +11,19 @@ import {
   ModelObject,
   TextCompletion,
 } from '@xrouter/common';
-import { MODEL_CATALOG, ModelCatalog, RouteOutcome, RoutingService, type CatalogModel } from '@xrouter/routing';
+import {
+  MODEL_CATALOG,
+  ModelCatalog,
+  modelCapabilities,
+  RouteOutcome,
+  RoutingService,
+  type CatalogModel,
+} from '@xrouter/routing';
 import { sumRub } from '@xrouter/usage';
 import { AnswerCache } from './answer-cache';
 import { CallPipeline, type AdmittedCall, type BilledOutcome } from './call-pipeline';
 import type { CompletionRequestDto } from './dto/completion-request.dto';
-import type { EmbeddingRequestDto } from './dto/embedding-request.dto';
+import { embeddingTexts, type EmbeddingRequestDto } from './dto/embedding-request.dto';
 import type { CallerContext } from './request-context';
 import { planCompletion, toTextCompletion, toTextCompletionChunks } from './legacy-completions';
 import { promptText } from './request-usage';
@@ -119,10 +126,12 @@ export class OpenAiGatewayService {
   }
 
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {
+    // Token ids become text before anything else, so a bad id is refused before admission, as a bad field is.
+    const input = embeddingTexts(body.input);
     const call = await this.calls.admit(caller, body.model, 'embeddings', false);
     const outcome = await this.calls.complete(
       call,
-      (options) => this.routing.embeddings({ ...body, encoding_format: 'float' }, options),
+      (options) => this.routing.embeddings({ ...body, input, encoding_format: 'float' }, options),
       (value) => ({
         prompt_tokens: value.usage.prompt_tokens,
         completion_tokens: 0,
@@ -151,7 +160,13 @@ export class OpenAiGatewayService {
         `The model '${id}' does not exist or you do not have access to it`,
       );
     }
-    return { id, object: 'model', created: STARTED_AT, owned_by: direct.ownedBy };
+    return {
+      id,
+      object: 'model',
+      created: STARTED_AT,
+      owned_by: direct.ownedBy,
+      capabilities: modelCapabilities(direct),
+    };
   }
 
   /** The catalog's model, or undefined where a call would be refused (an unpriced direct model is a 400 there). */

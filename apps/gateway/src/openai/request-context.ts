@@ -81,7 +81,8 @@ export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContex
 });
 
 /**
- * Tells the client what the router did: which provider and upstream model answered, after how many attempts, and —
+ * Tells the client what the router did: which provider and upstream model answered, after how many attempts, which
+ * request fields it was sent without, and —
  * for an answer that is complete before it is sent — what it cost (a stream says so in its usage chunk instead).
  */
 export function setRouteHeaders(
@@ -91,6 +92,8 @@ export function setRouteHeaders(
   res.setHeader('x-xrouter-provider', outcome.target.provider.id);
   res.setHeader('x-xrouter-model', outcome.target.upstreamModel);
   res.setHeader('x-xrouter-attempts', String(outcome.attempts));
+  // What the deployment was sent without (its drop_params): never dropped silently.
+  if (outcome.dropped?.length) res.setHeader('x-xrouter-dropped-params', outcome.dropped.join(','));
   if (outcome.costRub !== undefined) res.setHeader('x-xrouter-cost-rub', outcome.costRub);
   if (outcome.cache) res.setHeader('x-xrouter-cache', outcome.cache);
 }

@@ -48,3 +48,17 @@ export class GatewayError extends Error {
 export function clientClosed(): GatewayError {
   return new GatewayError(ErrorCode.CLIENT_CLOSED, 'The client closed the connection');
 }
+
+/** The same error with more response headers (an error's headers are fixed when it is made). */
+export function withErrorHeaders(error: GatewayError, headers: Record<string, string>): GatewayError {
+  const copy = new GatewayError(error.code, error.message, {
+    param: error.param,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    upstreamStatus: error.upstreamStatus,
+    headers: { ...error.headers, ...headers },
+    cause: error.cause,
+  });
+  copy.stack = error.stack;
+  return copy;
+}

@@ -114,6 +114,11 @@ export interface ModelObject {
   object: 'model';
   created: number;
   owned_by: string;
+  /**
+   * XRouter's addition: what a request to this model may use (`tools`, `images`, `logprobs`, …; `dimensions` for
+   * embeddings). A feature set to false is refused with a 400 naming the field, unless the model drops it.
+   */
+  capabilities?: Record<string, boolean>;
 }
 
 export interface ModelList {

@@ -51,6 +51,30 @@ describe('interpolate', () => {
 });
 
 describe('parseRoutingConfig', () => {
+  it('should read capability overrides on a provider and a deployment, and a model’s drop_params', () => {
+    const text = VALID.replace('    profile: mts\n', '    profile: mts\n    capabilities: { logprobs: false }\n')
+      .replace(
+        '{ provider: mts, model: mws-gpt-alpha }',
+        '{ provider: mts, model: mws-gpt-alpha, capabilities: { images: true } }',
+      )
+      .replace('    aliases: [cheap]\n', '    aliases: [cheap]\n    drop_params: [seed, penalties]\n');
+    const config = parseRoutingConfig(text, 'test.yaml', {});
+    expect(config.providers[0].capabilities).toEqual({ logprobs: false });
+    expect(config.models[0].deployments[0].capabilities).toEqual({ images: true });
+    expect(config.models[0].drop_params).toEqual(['seed', 'penalties']);
+  });
+
+  it.each([
+    ['an unknown capability', '{ imagez: true }', 'models[0].deployments[0].capabilities.imagez'],
+    ['a capability that is not true or false', '{ images: yes }', 'models[0].deployments[0].capabilities.images'],
+  ])('should refuse %s, naming its path', (_what, capabilities, path) => {
+    const text = VALID.replace(
+      '{ provider: mts, model: mws-gpt-alpha }',
+      `{ provider: mts, model: mws-gpt-alpha, capabilities: ${capabilities} }`,
+    );
+    expect(problemsOf(text).problems.map((p) => p.path)).toContain(path);
+  });
+
   it('should interpolate variables and fill defaults field by field', () => {
     const config = parseRoutingConfig(VALID, 'test.yaml', { MTS_API_KEY: 'sk-test' });
     expect(config.providers[0].base_url).toBe('https://api.gpt.mws.ru/v1');

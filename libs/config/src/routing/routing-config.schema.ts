@@ -33,6 +33,47 @@ export type Strategy = (typeof STRATEGIES)[number];
 
 const ID = /^[a-z0-9][a-z0-9_.-]*$/;
 
+/**
+ * What a deployment can do with an OpenAI request, beyond plain text chat (or embeddings): the names of the
+ * capability table (`libs/providers/src/capabilities.ts`), of `/v1/models`' `capabilities` and of the
+ * `capabilities:` overrides below.
+ */
+export const CAPABILITY_NAMES = [
+  'tools',
+  'parallel_tool_calls',
+  'json_schema',
+  'json_object',
+  'images',
+  'logprobs',
+  'n',
+  'seed',
+  'stop',
+  'penalties',
+  'top_p',
+  'logit_bias',
+  'reasoning',
+  'dimensions',
+] as const;
+export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
+
+/** Overrides of a provider's (or a deployment's) capabilities: `{images: true}` for one vision model, say. */
+export class CapabilitiesConfig implements Partial<Record<CapabilityName, boolean>> {
+  @IsOptional() @IsBoolean() tools?: boolean;
+  @IsOptional() @IsBoolean() parallel_tool_calls?: boolean;
+  @IsOptional() @IsBoolean() json_schema?: boolean;
+  @IsOptional() @IsBoolean() json_object?: boolean;
+  @IsOptional() @IsBoolean() images?: boolean;
+  @IsOptional() @IsBoolean() logprobs?: boolean;
+  @IsOptional() @IsBoolean() n?: boolean;
+  @IsOptional() @IsBoolean() seed?: boolean;
+  @IsOptional() @IsBoolean() stop?: boolean;
+  @IsOptional() @IsBoolean() penalties?: boolean;
+  @IsOptional() @IsBoolean() top_p?: boolean;
+  @IsOptional() @IsBoolean() logit_bias?: boolean;
+  @IsOptional() @IsBoolean() reasoning?: boolean;
+  @IsOptional() @IsBoolean() dimensions?: boolean;
+}
+
 export class TimeoutsConfig {
   @IsInt() @Min(1) connect_ms = 5_000;
   /** Each attempt's answer must start (response headers, or a stream's first chunk) within this. */
@@ -127,8 +168,13 @@ export class ProviderConfig {
   /** Set by the loader (never in the file): the certificates of `ca_file` as PEM, read once when the file loads. */
   declare ca_certs?: string[];
   @IsOptional() @IsInt() @Min(1) max_connections?: number;
-  /** OpenAI-compatible hosts: request fields removed before sending (parameters the host rejects). */
+  /**
+   * Request fields (or capability names, e.g. `penalties`) removed before sending: parameters the host rejects or
+   * lacks. A request that uses one is served without it, and the answer names it in `x-xrouter-dropped-params`.
+   */
   @IsOptional() @IsArray() @IsString({ each: true }) drop_params?: string[];
+  /** What this provider's deployments can do, over its type's (and profile's) table. */
+  @IsOptional() @ValidateNested() @Type(() => CapabilitiesConfig) capabilities?: CapabilitiesConfig;
   /**
    * OpenAI-compatible hosts: a leading `<think>…</think>` block goes to `reasoning_content` (split), is removed
    * (strip) or stays in `content` (keep). Default: split for the tbank profile, keep otherwise.
@@ -163,6 +209,8 @@ export class DeploymentConfig {
   @IsOptional() @IsBoolean() free?: boolean;
   /** This deployment's breaker, ahead of the model's and `defaults` (a flaky deployment and a critical one differ). */
   @IsOptional() @ValidateNested() @Type(() => CircuitBreakerConfig) circuit_breaker?: CircuitBreakerConfig;
+  /** What this upstream model can do, over its provider's (e.g. `{images: true}` for the one vision model). */
+  @IsOptional() @ValidateNested() @Type(() => CapabilitiesConfig) capabilities?: CapabilitiesConfig;
 }
 
 export class ModelConfig {
@@ -182,6 +230,11 @@ export class ModelConfig {
   @IsOptional() @ValidateNested() @Type(() => RetryConfig) retry?: RetryConfig;
   /** The breaker of this model's deployments, ahead of `defaults`. */
   @IsOptional() @ValidateNested() @Type(() => CircuitBreakerConfig) circuit_breaker?: CircuitBreakerConfig;
+  /**
+   * Request fields (or capability names) this model serves without, where a deployment lacks them, instead of a 400;
+   * named in the answer's `x-xrouter-dropped-params`. Added to each provider's own `drop_params`.
+   */
+  @IsOptional() @IsArray() @IsString({ each: true }) drop_params?: string[];
 }
 
 export class RoutingConfig {

@@ -17,10 +17,10 @@
  *   {@link toolCallIdFor}) and goes back on the assistant message of the next turn: no state in the gateway.
  * - `precached_prompt_tokens` becomes `usage.prompt_tokens_details.cached_tokens`; `user` becomes the
  *   `X-Session-ID` header unless the client sent one (the provider does that).
- * - Nothing is dropped silently. Refused with 400 naming the field (GigaChat v1 has no such field): a non-empty
- *   `stop`, non-zero `presence_penalty`/`frequency_penalty`, `seed`, `logprobs: true`, `top_logprobs`, `logit_bias`,
- *   `n > 1`. Not GigaChat's to see: `stream_options` (the gateway reports usage itself) and `parallel_tool_calls`
- *   (GigaChat makes at most one call per turn, which satisfies both values).
+ * - Nothing is dropped silently. What GigaChat v1 has no field for (`stop`, OpenAI's penalties, `seed`, `logprobs`,
+ *   `logit_bias`, `n > 1`) is refused with 400 naming the field by the router, from GigaChat's capability table
+ *   (capabilities.ts), before this mapping runs. Not GigaChat's to see: `stream_options` (the gateway reports usage
+ *   itself) and `parallel_tool_calls` (GigaChat makes at most one call per turn, which satisfies both values).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -282,7 +282,8 @@ const REASONING_EFFORTS: readonly string[] = ['low', 'medium', 'high'];
 
 /** OpenAI `reasoning_effort` as GigaChat's field of the same name, which takes only `low`, `medium` and `high`. */
 export function toGigaChatReasoningEffort(effort: unknown, model: string): GigaChatReasoningEffort | undefined {
-  if (effort === undefined || effort === null) return undefined;
+  // `none` asks for nothing (the capability rules read it so): GigaChat is then sent no effort at all.
+  if (effort === undefined || effort === null || effort === 'none') return undefined;
   if (typeof effort === 'string' && REASONING_EFFORTS.includes(effort)) return effort as GigaChatReasoningEffort;
   throw badRequest(
     `reasoning_effort ${JSON.stringify(effort)} is not supported by GigaChat model '${model}' (only low, medium, high)`,
@@ -291,29 +292,9 @@ export function toGigaChatReasoningEffort(effort: unknown, model: string): GigaC
 }
 
 /**
- * OpenAI parameters GigaChat v1 has no field for, refused by name rather than dropped: a value that asks for
- * nothing (an empty `stop`, zero penalties, `logprobs: false`, `n: 1`) passes.
- */
-function refuseUnsupported(request: ChatCompletionRequest, model: string): void {
-  const refuse = (param: string): never => {
-    throw badRequest(`${param} is not supported by GigaChat model '${model}'`, param);
-  };
-  const stop = request.stop;
-  if (stop !== undefined && stop !== null && !(Array.isArray(stop) && stop.length === 0) && stop !== '') refuse('stop');
-  for (const param of ['presence_penalty', 'frequency_penalty'] as const) {
-    const value = request[param];
-    if (value !== undefined && value !== null && value !== 0) refuse(param);
-  }
-  if (request.seed !== undefined && request.seed !== null) refuse('seed');
-  if (request.logprobs !== undefined && request.logprobs !== null && request.logprobs !== false) refuse('logprobs');
-  if (request.top_logprobs !== undefined && request.top_logprobs !== null) refuse('top_logprobs');
-  if (request.logit_bias !== undefined && request.logit_bias !== null) refuse('logit_bias');
-  if (typeof request.n === 'number' && request.n > 1) refuse('n');
-}
-
-/**
- * The GigaChat request body for an OpenAI chat request. OpenAI parameters without a GigaChat field are refused
- * (400 naming the field, see {@link refuseUnsupported}); `user` travels as the `X-Session-ID` header (provider).
+ * The GigaChat request body for an OpenAI chat request. OpenAI parameters without a GigaChat field never get here:
+ * the router refuses them by name (or drops them, when `drop_params` says so) from GigaChat's capability table
+ * (capabilities.ts). `user` travels as the `X-Session-ID` header (provider).
  */
 export function toGigaChatRequest(
   request: ChatCompletionRequest,
@@ -321,7 +302,6 @@ export function toGigaChatRequest(
   stream: boolean,
   attachments?: ReadonlyMap<number, readonly string[]>,
 ): GigaChatChatRequest {
-  refuseUnsupported(request, upstreamModel);
   const body: GigaChatChatRequest = {
     model: upstreamModel,
     messages: toGigaChatMessages(request.messages, attachments),

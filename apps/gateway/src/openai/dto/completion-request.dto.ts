@@ -13,12 +13,12 @@ import {
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
+import { isTokenIds } from '../token-ids';
 
 /** A prompt as OpenAI takes it: text, several texts, token ids, or several lists of token ids. */
 export type CompletionPrompt = string | string[] | number[] | number[][];
 
-const isTokens = (value: unknown): value is number[] =>
-  Array.isArray(value) && value.length > 0 && value.every((t) => Number.isSafeInteger(t) && (t as number) >= 0);
+const isTokens = isTokenIds;
 
 export function isCompletionPrompt(value: unknown): value is CompletionPrompt {
   if (typeof value === 'string') return true;
