@@ -77,7 +77,7 @@ describe('capabilities end to end', () => {
     ).rejects.toMatchObject({ status: 400, param: 'presence_penalty' });
     await expect(
       client.responses.create({ model: 'GigaChat-2', input: 'hi', text: { format: { type: 'json_object' } } }),
-    ).rejects.toMatchObject({ status: 400, param: 'response_format' });
+    ).rejects.toMatchObject({ status: 400, param: 'text.format' });
   });
 
   it('should refuse dimensions to an embedding model without them', async () => {

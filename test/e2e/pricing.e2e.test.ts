@@ -1,11 +1,17 @@
 import OpenAI from 'openai';
 import type { UsageReportRow } from '@xrouter/usage';
+import { DEFAULT_GIGACHAT_AUTH_KEY } from '../../apps/provider-emulator/src/emulator-defaults';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RunningProcess, startEmulator, startGateway, writeRoutingConfig } from '../support/processes';
 
 const ADMIN_KEY = 'xr-e2e-admin-key-pricing-0123456789';
 
-type Usage = { prompt_tokens: number; completion_tokens: number; cost_rub?: string };
+type Usage = {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_rub?: string;
+  prompt_tokens_details?: { cached_tokens?: number };
+};
 
 /** RUB for `usage` at a price per 1,000 tokens, to the nano-rouble (prices here have at most 2 decimals). */
 function expectedCost(usage: Usage, promptPer1k: number, completionPer1k: number): string {
@@ -233,5 +239,64 @@ models:
     // The same upstream model, priced by the provider list, goes through.
     expect((await chat(gateway, key, chatBody('mts/mws-gpt-alpha'))).status).toBe(200);
     expect(await emulatorRequests('mts')).toBe(before + 1);
+  });
+});
+
+describe("GigaChat's cached prompt tokens are billed at the cached price", () => {
+  let db: TestDatabase;
+  let emulator: RunningProcess;
+  let gateway: RunningProcess;
+  let admin: ReturnType<typeof adminOf>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    emulator = await startEmulator();
+    const config = writeRoutingConfig(`
+providers:
+  - id: gigachat
+    type: gigachat
+    base_url: ${emulator.url}/gigachat/api/v1
+    auth_url: ${emulator.url}/gigachat/api/v2/oauth
+    accounts: [{ id: main, auth_key: ${DEFAULT_GIGACHAT_AUTH_KEY} }]
+    pricing:
+      GigaChat-2: { prompt_per_1k: 2, completion_per_1k: 4, cached_prompt_per_1k: 0.5 }
+models:
+  - name: giga
+    deployments: [{ provider: gigachat, model: GigaChat-2 }]
+`);
+    gateway = await startGateway({ ...db.env, ADMIN_API_KEY: ADMIN_KEY, XROUTER_CONFIG: config });
+    admin = adminOf(gateway);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulator?.stop();
+    await db?.drop();
+  });
+
+  it('should bill the cached part of a session prompt at cached_prompt_per_1k and the rest at prompt_per_1k', async () => {
+    const { key } = await admin.newKey('cached');
+    const ask = (messages: Array<{ role: string; content: string }>) =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-session-id': 'bill-1' },
+        body: JSON.stringify({ model: 'giga', messages }),
+      });
+    const first = [{ role: 'user', content: 'Расскажи про кэширование контекста' }];
+    const answer = (await (await ask(first)).json()) as { choices: Array<{ message: { content: string } }> };
+    const second = await ask([
+      ...first,
+      { role: 'assistant', content: answer.choices[0].message.content },
+      { role: 'user', content: 'И ещё раз' },
+    ]);
+    const { usage } = (await second.json()) as { usage: Usage };
+    const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
+    expect(cached).toBeGreaterThan(0);
+    const nanos =
+      BigInt(usage.prompt_tokens - cached) * 2_000_000n +
+      BigInt(cached) * 500_000n +
+      BigInt(usage.completion_tokens) * 4_000_000n;
+    const expected = `${nanos / 1_000_000_000n}.${(nanos % 1_000_000_000n).toString().padStart(9, '0')}`;
+    expect(second.headers.get('x-xrouter-cost-rub')).toBe(expected);
   });
 });

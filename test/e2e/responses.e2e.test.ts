@@ -119,6 +119,8 @@ describe('the Responses API with the official openai client', () => {
       const response = await client.responses.create({ model, input: 'Погода', text: { format }, store: false });
       expect(response.status).toBe('completed');
       expect(response.text?.format).toEqual(format);
+      // Each emulator answers JSON valid against the schema, as its provider's structured output does.
+      expect(JSON.parse(response.output_text)).toEqual({ t: expect.any(Number) });
     });
 
     it('should continue a stored response with previous_response_id, its input and output as history', async () => {
@@ -200,6 +202,25 @@ describe('the Responses API with the official openai client', () => {
     expect(types).not.toContain('response.completed');
   });
 
+  it('should bring an input_image to GigaChat as an uploaded file, and refuse it by name on a model without images', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const input: OpenAI.Responses.ResponseInput = [
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'Что на картинке?' },
+          { type: 'input_image', image_url: `data:image/png;base64,${png}`, detail: 'auto' },
+        ],
+      },
+    ];
+    const seen = await client.responses.create({ model: 'GigaChat-2', input, store: false });
+    expect(seen.output_text).toMatch(/\[saw image\/png, 70 bytes, sha256 [0-9a-f]{16}\]$/);
+    await expect(client.responses.create({ model: 'yandexgpt', input, store: false })).rejects.toMatchObject({
+      status: 400,
+      param: 'input',
+    });
+  });
+
   it.each<[string, Record<string, unknown>, string | null]>([
     ['an unknown field', { model: 'GigaChat-2', input: 'hi', frobnicate: true }, 'frobnicate'],
     ['a hosted tool', { model: 'GigaChat-2', input: 'hi', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
@@ -212,6 +233,12 @@ describe('the Responses API with the official openai client', () => {
       'a NUL in previous_response_id',
       { model: 'GigaChat-2', input: 'hi', previous_response_id: 'r\u0000' },
       'previous_response_id',
+    ],
+    // GigaChat has no json_object mode: the capability rules refuse it, by the Responses name of the field.
+    [
+      'json_object on GigaChat',
+      { model: 'GigaChat-2', input: 'hi', text: { format: { type: 'json_object' } } },
+      'text.format',
     ],
   ])("should refuse %s with a 400 in OpenAI's envelope", async (_what, body, param) => {
     const answer = await callApi<{ error: { type: string; param: string | null; message: string } }>(

@@ -24,6 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isRecord } from './emulator-http';
+import { instanceOf } from './schema-instance';
 
 export const ANSWER_PADDING = 'The provider emulator answers deterministically.';
 export const SHORT_TEXT_WORDS = 8;
@@ -102,6 +103,20 @@ export interface ReplyInput {
   maxTokens?: number;
   /** T-Bank: put THINK_BLOCK before the text. */
   think?: boolean;
+  /**
+   * Structured output asked for, in whichever field the provider's wire has it: the text answer is then JSON, an
+   * instance of the schema (schema-instance.ts), or `{"output": <the visible text>}` for a bare JSON object (as the
+   * recorded YandexGPT answered); `indent` as the provider formats it.
+   */
+  structured?: { schema: unknown; indent?: number } | { object: true; indent?: number };
+}
+
+/** OpenAI's `response_format` as a structured-output request (undefined for text), for the OpenAI-wire emulators. */
+export function openAiStructured(format: unknown): ReplyInput['structured'] {
+  if (!isRecord(format)) return undefined;
+  if (format.type === 'json_object') return { object: true };
+  if (format.type === 'json_schema' && isRecord(format.json_schema)) return { schema: format.json_schema.schema };
+  return undefined;
 }
 
 export type Reply =
@@ -117,6 +132,16 @@ export function decideReply(input: ReplyInput): Reply {
       const args = toolArguments(tool.parameters, input.userText);
       return { kind: 'tool', name: tool.name, args, completionTokens: toolCallTokens(tool.name, args) };
     }
+  }
+  if (input.structured !== undefined && input.toolResult === undefined) {
+    const value =
+      'schema' in input.structured
+        ? instanceOf(input.structured.schema, input.userText)
+        : {
+            output: input.userText,
+          };
+    const text = JSON.stringify(value, null, input.structured.indent);
+    return { kind: 'text', text, truncated: false, completionTokens: countTokens(text) };
   }
   const answer =
     input.toolResult === undefined ? answerText(input.userText) : answerText(input.toolResult, 'Tool result:');

@@ -38,7 +38,6 @@ import { isRefusal, seenFiles, type StoredFile } from './gigachat-files.emulator
 import type { ReplyInput, ToolSpec } from './deterministic-answer';
 import { countTokens, decideReply, embeddingVector, splitIntoChunks, stableUuid } from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
-import { instanceOf } from './schema-instance';
 
 export const GIGACHAT_MODEL_VERSION = '2.0.28.2';
 export const GIGACHAT_SCOPES = ['GIGACHAT_API_PERS', 'GIGACHAT_API_B2B', 'GIGACHAT_API_CORP'];
@@ -375,21 +374,18 @@ async function chat(
     toolChoice: choice === 'none' ? 'none' : isRecord(choice) ? { name: String(choice.name) } : 'auto',
     maxTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
   };
+  const format = body.response_format;
+  // Recorded: the structured answer is the JSON indented by 4 spaces.
+  if (isRecord(format) && isRecord(format.schema)) input.structured = { schema: format.schema, indent: 4 };
   const blacklisted = answering.fault?.contentFilter === true;
   let reply = decideReply(input);
-  if (reply.kind === 'text' && lastUserFiles.length > 0) {
+  if (reply.kind === 'text' && lastUserFiles.length > 0 && input.structured === undefined) {
     reply = { ...reply, text: reply.text + seenFiles(lastUserFiles) };
     reply.completionTokens = countTokens(reply.text);
   }
   if (blacklisted) {
     reply = { kind: 'text', text: GIGACHAT_BLACKLIST_TEXT, truncated: false, completionTokens: 0 };
     reply.completionTokens = countTokens(reply.text);
-  }
-  const format = body.response_format;
-  if (reply.kind === 'text' && !blacklisted && isRecord(format) && isRecord(format.schema)) {
-    // Recorded: the structured answer is the JSON indented by 4 spaces.
-    const text = JSON.stringify(instanceOf(format.schema, input.userText), null, 4);
-    reply = { kind: 'text', text, truncated: false, completionTokens: countTokens(text) };
   }
   const promptTokens = countTokens(
     messages.map((message) => (typeof message.content === 'string' ? message.content : '')).join(' '),

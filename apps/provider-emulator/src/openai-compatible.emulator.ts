@@ -24,7 +24,14 @@ import {
   sendJson,
 } from './emulator-http';
 import type { Reply, ReplyInput, ToolSpec } from './deterministic-answer';
-import { countTokens, decideReply, embeddingVector, limitTokens, splitIntoChunks } from './deterministic-answer';
+import {
+  countTokens,
+  decideReply,
+  embeddingVector,
+  limitTokens,
+  openAiStructured,
+  splitIntoChunks,
+} from './deterministic-answer';
 import { stripFaultDirectives } from './faults';
 
 export interface OpenAiModel {
@@ -222,6 +229,7 @@ async function chatCompletions(
     toolChoice,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
     think: profile.thinking && wantsThinking(x, model.id, body.chat_template_kwargs),
+    structured: openAiStructured(body.response_format),
   };
   let reply = decideReply(input);
   let filtered = false;

@@ -11,7 +11,7 @@
  *       `id: ""`, `type: ""`, `name: ""` (Gemma: already `type: ""` and the first piece of the arguments).
  *     Every tool whose name (or its first `_` part) the user's text mentions is called (the recorded YandexGPT called
  *     both asked-for tools, `parallel_tool_calls: false` or not); else the deterministic single call.
- *     `response_format` json_schema / json_object: the content is JSON (see structuredAnswer).
+ *     `response_format` json_schema / json_object: the content is JSON (decideReply's structured answer).
  *     Image parts (`image_url`, data URLs) reach gemma-3-27b-it, which prefixes its answer with what it saw
  *     (`Image: image/png, 70 bytes, sha256 <12 hex>.`); other models answer 400 naming the model (UNVERIFIED).
  *   POST /embeddings        `emb://<folder>/text-search-doc|text-search-query/<version>`, `input` a string or a list;
@@ -39,6 +39,7 @@ import type { ReplyInput, ToolSpec } from './deterministic-answer';
 import {
   countTokens,
   decideReply,
+  openAiStructured,
   embeddingVector,
   splitIntoChunks,
   stableUuid,
@@ -183,19 +184,6 @@ function parseToolChoice(choice: unknown): ReplyInput['toolChoice'] {
   return 'auto';
 }
 
-/**
- * `response_format`: json_schema → an object built from the schema (deterministic tool-argument rules), json_object →
- * `{"output": <the visible text>}` (the recorded YandexGPT answered `{"output": "5, 4, 1"}`); undefined otherwise.
- */
-function structuredAnswer(format: unknown, userText: string): string | undefined {
-  if (!isRecord(format)) return undefined;
-  if (format.type === 'json_object') return JSON.stringify({ output: userText });
-  if (format.type === 'json_schema' && isRecord(format.json_schema)) {
-    return JSON.stringify(toolArguments(format.json_schema.schema, userText));
-  }
-  return undefined;
-}
-
 interface Call {
   name: string;
   args: Record<string, unknown>;
@@ -237,12 +225,14 @@ async function chat(x: Exchange, folder: string, rawBody: string): Promise<void>
   for (let i = typed.length - 1; i >= 0 && typed[i].role === 'tool'; i--) trailingTools.unshift(typed[i]);
   const toolResult = trailingTools.length > 0 ? trailingTools.map((m) => textOf(m.content)).join('\n') : undefined;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const structured = openAiStructured(body.response_format);
   const reply = decideReply({
     userText,
     toolResult,
     tools,
     toolChoice,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
+    structured,
   });
 
   let calls: Call[] = [];
@@ -255,7 +245,8 @@ async function chat(x: Exchange, folder: string, rawBody: string): Promise<void>
         : [{ name: reply.name, args: reply.args }];
   } else {
     const seen = lastUser ? imageUrls(lastUser.content).map(describeImage) : [];
-    text = structuredAnswer(body.response_format, userText) ?? [...seen, reply.text].join(' ');
+    // A structured answer is the JSON alone.
+    text = structured !== undefined && toolResult === undefined ? reply.text : [...seen, reply.text].join(' ');
   }
   const completionTokens =
     calls.length > 0 ? calls.reduce((sum, c) => sum + toolCallTokens(c.name, c.args), 0) : countTokens(text);

@@ -230,6 +230,11 @@ async function completion(
           ? 'none'
           : 'auto',
     maxTokens,
+    structured: isRecord(body.jsonSchema)
+      ? { schema: body.jsonSchema.schema }
+      : body.jsonObject === true
+        ? { object: true }
+        : undefined,
   };
   const reply = decideReply(input);
   const promptTokens = countTokens(messages.map(messageText).join(' '));

@@ -74,8 +74,13 @@ GIGACHAT_AUTH_KEY: {{ toJson $p.gigachat.authKey }}
 GIGACHAT_SCOPE: {{ toJson $p.gigachat.scope }}
 YANDEX_API_KEY: {{ toJson $p.yandex.apiKey }}
 YANDEX_FOLDER_ID: {{ toJson $p.yandex.folderId }}
+YANDEX_SA_KEY: {{ toJson $p.yandex.serviceAccountKey }}
 MTS_API_KEY: {{ toJson $p.mts.apiKey }}
+MTS_PROJECT_ID: {{ toJson $p.mts.projectId }}
 TBANK_API_KEY: {{ toJson $p.tbank.apiKey }}
+TBANK_KEY_ID: {{ toJson $p.tbank.keyId }}
+TBANK_KEY_SECRET: {{ toJson $p.tbank.keySecret }}
+TBANK_PROJECT_ID: {{ toJson $p.tbank.projectId }}
 TBANK_BASE_URL: {{ toJson $p.tbank.baseUrl }}
 {{- end }}
 

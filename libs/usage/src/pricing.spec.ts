@@ -18,6 +18,15 @@ describe('costRub', () => {
     expect(costRub(prompt, completion, { prompt_per_1k: p, completion_per_1k: c })).toBe(expected);
   });
 
+  it('should price cached prompt tokens at the cached price when there is one, else at the prompt price', () => {
+    const pricing = { prompt_per_1k: 1.5, completion_per_1k: 3, cached_prompt_per_1k: 0.15 };
+    // 1,000 prompt tokens of which 400 cached: 600 × 1.5 + 400 × 0.15 = 960, + 100 × 3 = 300 (per 1,000).
+    expect(costRub(1000, 100, pricing, 400)).toBe('1.260000000');
+    expect(costRub(1000, 100, { prompt_per_1k: 1.5, completion_per_1k: 3 }, 400)).toBe('1.800000000');
+    // An upstream claiming more cached than prompt tokens is held to the prompt tokens.
+    expect(costRub(10, 0, pricing, 50)).toBe('0.001500000');
+  });
+
   it('should be 0 without pricing', () => {
     expect(costRub(1000, 1000)).toBe('0.000000000');
     expect(costRub(1000, 1000, null)).toBe('0.000000000');

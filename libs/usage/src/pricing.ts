@@ -2,6 +2,8 @@
 export interface Pricing {
   prompt_per_1k: number;
   completion_per_1k: number;
+  /** Prompt tokens the provider served from its context cache (GigaChat's `precached_prompt_tokens`); else prompt. */
+  cached_prompt_per_1k?: number;
 }
 
 /** Fractional digits of `request_logs.cost_rub` (numeric(20,9)). */
@@ -49,23 +51,43 @@ export function formatNanos(nanos: bigint): string {
 /**
  * Cost of one request in RUB, exact: a price per 1,000 tokens in micro-roubles is the price per token in
  * nano-roubles, so `tokens × micros` is the cost in 10⁻⁹ RUB with no rounding at all. Returned as a decimal string
- * with 9 fractional digits (the `cost_rub numeric(20,9)` column); `0.000000000` without pricing.
+ * with 9 fractional digits (the `cost_rub numeric(20,9)` column); `0.000000000` without pricing. `cachedTokens`, the
+ * part of the prompt the provider had cached, is billed at `cached_prompt_per_1k` when the price has one.
  */
-export function costRub(promptTokens: number, completionTokens: number, pricing?: Pricing | null): string {
+export function costRub(
+  promptTokens: number,
+  completionTokens: number,
+  pricing?: Pricing | null,
+  cachedTokens = 0,
+): string {
   if (!pricing) return ZERO_COST;
   const micros = pricesInMicros(pricing);
-  return formatNanos(tokens(promptTokens) * micros.prompt + tokens(completionTokens) * micros.completion);
+  const prompt = tokens(promptTokens);
+  const cached = micros.cached === null ? 0n : bigMin(tokens(cachedTokens), prompt);
+  return formatNanos(
+    (prompt - cached) * micros.prompt + cached * (micros.cached ?? 0n) + tokens(completionTokens) * micros.completion,
+  );
 }
 
-/** Prices converted once per pricing object (the catalog's, which live as long as the process). */
-const MICROS = new WeakMap<Pricing, { prompt: bigint; completion: bigint }>();
+const bigMin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-function pricesInMicros(pricing: Pricing): { prompt: bigint; completion: bigint } {
+/** Prices converted once per pricing object (the catalog's, which live as long as the process). */
+interface Micros {
+  prompt: bigint;
+  completion: bigint;
+  cached: bigint | null;
+}
+
+const MICROS = new WeakMap<Pricing, Micros>();
+
+function pricesInMicros(pricing: Pricing): Micros {
   let micros = MICROS.get(pricing);
   if (!micros) {
+    const cached = pricing.cached_prompt_per_1k;
     micros = {
       prompt: priceToMicros(pricing.prompt_per_1k, 'prompt_per_1k'),
       completion: priceToMicros(pricing.completion_per_1k, 'completion_per_1k'),
+      cached: cached === undefined ? null : priceToMicros(cached, 'cached_prompt_per_1k'),
     };
     MICROS.set(pricing, micros);
   }

@@ -37,7 +37,12 @@ export type BilledOutcome<T> = RouteOutcome<T> & { costRub: string; cache?: 'hit
 
 /** The cost of a request at the price of the deployment that served it (a fallback is billed at its own price). */
 function priceOf(target: CatalogTarget, usage: Usage | null | undefined): string {
-  return costRub(usage?.prompt_tokens ?? 0, usage?.completion_tokens ?? 0, target.pricing);
+  return costRub(
+    usage?.prompt_tokens ?? 0,
+    usage?.completion_tokens ?? 0,
+    target.pricing,
+    usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  );
 }
 
 /**

@@ -51,12 +51,24 @@ export function clientClosed(): GatewayError {
 
 /** The same error with more response headers (an error's headers are fixed when it is made). */
 export function withErrorHeaders(error: GatewayError, headers: Record<string, string>): GatewayError {
-  const copy = new GatewayError(error.code, error.message, {
-    param: error.param,
+  return changedError(error, { headers: { ...error.headers, ...headers } });
+}
+
+/** The same error naming another field (a route whose request names it differently: Responses' `text.format`). */
+export function withErrorParam(error: GatewayError, param: string | null, message = error.message): GatewayError {
+  return changedError(error, { param, message });
+}
+
+function changedError(
+  error: GatewayError,
+  changes: { headers?: Record<string, string>; param?: string | null; message?: string },
+): GatewayError {
+  const copy = new GatewayError(error.code, changes.message ?? error.message, {
+    param: changes.param === undefined ? error.param : changes.param,
     retryable: error.retryable,
     retryAfterMs: error.retryAfterMs,
     upstreamStatus: error.upstreamStatus,
-    headers: { ...error.headers, ...headers },
+    headers: changes.headers ?? error.headers,
     cause: error.cause,
   });
   copy.stack = error.stack;

@@ -143,6 +143,8 @@ export class PricingConfig {
   @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) prompt_per_1k!: number;
   /** RUB per 1,000 completion tokens. */
   @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) completion_per_1k!: number;
+  /** RUB per 1,000 prompt tokens the provider served from its context cache (GigaChat); unset: the prompt price. */
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 6 }) @Min(0) cached_prompt_per_1k?: number;
 }
 
 export class ProviderConfig {

@@ -1,5 +1,6 @@
 import { ChatCompletion, ChatCompletionChunk, ErrorCode, GatewayError } from '@xrouter/common';
 import {
+  asResponsesError,
   fromChatCompletion,
   type IdMaker,
   parseResponseRequest,
@@ -395,5 +396,30 @@ describe('ResponseEventBuilder', () => {
         error: { code: 'stream_truncated', message: 'upstream stream ended early' },
       }),
     );
+  });
+});
+
+describe('asResponsesError', () => {
+  it.each([
+    ['response_format', 'text.format'],
+    ['response_format.json_schema.schema', 'text.format.schema'],
+    ['max_tokens', 'max_output_tokens'],
+    ['reasoning_effort', 'reasoning.effort'],
+    ['messages[2].content[0]', 'input'],
+    ['temperature', 'temperature'],
+  ])('should name the chat field %s as the Responses field %s, in param and message', (chat, responses) => {
+    const error = asResponsesError(
+      new GatewayError(ErrorCode.BAD_REQUEST, `${chat} is not supported by model 'GigaChat-2'`, { param: chat }),
+    ) as GatewayError;
+    expect(error.param).toBe(responses);
+    expect(error.message).toBe(`${responses} is not supported by model 'GigaChat-2'`);
+    expect(error.code).toBe(ErrorCode.BAD_REQUEST);
+  });
+
+  it('should leave other errors as they are', () => {
+    const upstream = new GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, 'down');
+    expect(asResponsesError(upstream)).toBe(upstream);
+    const plain = new Error('x');
+    expect(asResponsesError(plain)).toBe(plain);
   });
 });

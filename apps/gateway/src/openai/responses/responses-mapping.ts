@@ -26,6 +26,7 @@ import {
   ErrorCode,
   FinishReason,
   GatewayError,
+  withErrorParam,
   toGatewayError,
   ToolCall,
   ToolChoice,
@@ -50,6 +51,33 @@ import type {
 
 /** Makes the id of a response (`resp`), a message (`msg`), a function call (`fc`) or a tool output (`fco`). */
 export type IdMaker = (prefix: 'resp' | 'msg' | 'fc' | 'fco') => string;
+
+/**
+ * Chat request fields by the name a Responses request gives them, for errors raised after the mapping (capability
+ * rules, adapters): the client must be told about the field it sent. Longest prefix first.
+ */
+const RESPONSES_FIELDS: ReadonlyArray<[chat: string, responses: string]> = [
+  ['response_format.json_schema', 'text.format'],
+  ['response_format', 'text.format'],
+  ['max_completion_tokens', 'max_output_tokens'],
+  ['max_tokens', 'max_output_tokens'],
+  ['reasoning_effort', 'reasoning.effort'],
+];
+
+/** An error about a field of the chat request, naming instead the field of the Responses request it came from. */
+export function asResponsesError(error: unknown): Error {
+  if (!(error instanceof GatewayError)) return error instanceof Error ? error : new Error(String(error));
+  if (error.param === null) return error;
+  const chat = error.param;
+  if (/^messages\[/.test(chat)) return withErrorParam(error, 'input', error.message.replaceAll(chat, 'input'));
+  for (const [from, to] of RESPONSES_FIELDS) {
+    if (chat === from || chat.startsWith(`${from}.`)) {
+      const param = to + chat.slice(from.length);
+      return withErrorParam(error, param, error.message.replaceAll(chat, param));
+    }
+  }
+  return error;
+}
 
 /** Ids carry their creation time (12 hex digits of epoch milliseconds) before 36 random hex digits. */
 export const newId: IdMaker = (prefix) =>

@@ -6,6 +6,7 @@ import { OpenAiGatewayService, type BilledOutcome } from '../openai-gateway.serv
 import type { CallerContext } from '../request-context';
 import { ResponseStore, type StoredResponse } from './response.store';
 import {
+  asResponsesError,
   fromChatCompletion,
   newId,
   parseResponseRequest,
@@ -72,7 +73,11 @@ export class ResponsesService {
 
   async create(body: ResponseCreateRequest, caller: CallerContext): Promise<Answered<BilledOutcome<ResponseObject>>> {
     const prepared = await this.prepare(body, caller.principal);
-    const outcome = await this.gateway.chat(toChatRequest(prepared.parsed, prepared.context), caller);
+    const outcome = await this.gateway
+      .chat(toChatRequest(prepared.parsed, prepared.context), caller)
+      .catch((error: unknown) => {
+        throw asResponsesError(error);
+      });
     const response = fromChatCompletion(prepared.shell, outcome.value);
     return { ...outcome, value: response, afterAnswer: () => this.keep(prepared, caller.principal, response) };
   }
@@ -84,7 +89,11 @@ export class ResponsesService {
     connection?: ConnectionState,
   ): Promise<Answered<RouteOutcome<AsyncIterable<ResponseStreamEvent>>>> {
     const prepared = await this.prepare(body, caller.principal, connection);
-    const outcome = await this.gateway.chatStream(toChatRequest(prepared.parsed, prepared.context), caller);
+    const outcome = await this.gateway
+      .chatStream(toChatRequest(prepared.parsed, prepared.context), caller)
+      .catch((error: unknown) => {
+        throw asResponsesError(error);
+      });
     const builder = new ResponseEventBuilder(prepared.shell);
     return {
       ...outcome,
