@@ -1,8 +1,6 @@
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, type ChatCompletionRequest } from '@xrouter/common';
@@ -13,7 +11,7 @@ import { YandexProvider, type YandexProviderOptions } from '../../libs/providers
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
 import type { EmulatorOptions } from '../../apps/provider-emulator/src/emulator-defaults';
 import { collect, failure } from '../support/outcomes';
-import { freePort } from '../support/processes';
+import { startRedis } from '../support/local-services';
 
 const FOLDER = 'b1gtestfolder';
 const API_KEY = 'test-yandex-key';
@@ -30,31 +28,6 @@ function authorizedKey(id: string) {
     public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     private_key: `PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID <${id}>\n${privatePem}`,
   };
-}
-
-async function startRedis(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const redis: ChildProcess = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; ; i++) {
-    try {
-      await new Promise<void>((ok, fail) => {
-        const socket = createConnection(port, '127.0.0.1', () => {
-          socket.end();
-          ok();
-        });
-        socket.once('error', fail);
-      });
-      break;
-    } catch (error) {
-      if (i > 100) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => redis.kill('SIGTERM') };
 }
 
 const ask: ChatCompletionRequest = { model: 'yandex-pro', messages: [{ role: 'user', content: 'Hello there' }] };

@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,32 @@ function asPostgres(command: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
 }
 
+/** A private redis-server on 127.0.0.1 (no persistence), once it accepts connections. */
+export async function startRedis(port?: number): Promise<{ url: string; stop(): void }> {
+  const redisPort = port ?? (await freePort());
+  const redis = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; ; i++) {
+    try {
+      await new Promise<void>((ok, fail) => {
+        const socket = createConnection(redisPort, '127.0.0.1', () => {
+          socket.end();
+          ok();
+        });
+        socket.once('error', fail);
+      });
+      break;
+    } catch (error) {
+      if (i > 100) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { url: `redis://127.0.0.1:${redisPort}`, stop: () => redis.kill('SIGTERM') };
+}
+
 export async function startLocalServices(): Promise<LocalServices> {
   const dir = mkdtempSync(join(tmpdir(), 'xrouter-services-'));
   chmodSync(dir, 0o777);
@@ -55,36 +82,14 @@ export async function startLocalServices(): Promise<LocalServices> {
   const stopPostgres = () =>
     execFileSync(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']), { stdio: 'ignore' });
   startPostgres();
-  const redis = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; ; i++) {
-    try {
-      const { createConnection } = await import('node:net');
-      await new Promise<void>((ok, fail) => {
-        const socket = createConnection(redisPort, '127.0.0.1', () => {
-          socket.end();
-          ok();
-        });
-        socket.once('error', fail);
-      });
-      break;
-    } catch (error) {
-      if (i > 100) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const redis = await startRedis(redisPort);
   return {
     databaseUrl: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
-    redisUrl: `redis://127.0.0.1:${redisPort}`,
+    redisUrl: redis.url,
     stopPostgres,
     startPostgres,
     stop: async () => {
-      redis.kill('SIGTERM');
+      redis.stop();
       try {
         stopPostgres();
       } catch {

@@ -1,7 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { StoreOutageLog, StoreUnavailableError, type Store, type StoreLock } from '@xrouter/store';
+import { ErrorCode, GatewayError } from '@xrouter/common';
+import type { ProviderConfig } from '@xrouter/config';
 import { transportError } from '../http/upstream-error';
+import type { UpstreamHttpClient, UpstreamRequest } from '../http/upstream-http.client';
 import type { DeploymentTarget } from '../llm-provider.interface';
 
 export interface SharedTokenCacheOptions {
@@ -111,6 +114,35 @@ export abstract class SharedTokenCache {
 
   /** The store key of the target's credential. */
   protected abstract keyOf(target: DeploymentTarget): string;
+
+  /**
+   * One call to a token endpoint with its own deadline (callers share it, so no caller's signal): a 400/401/403 there
+   * means the gateway's credential is wrong or revoked, UPSTREAM_AUTH with `refused(status)` as its message.
+   */
+  protected async exchange<T>(
+    http: UpstreamHttpClient,
+    provider: ProviderConfig,
+    request: Omit<UpstreamRequest, 'signal'>,
+    deadline: { ms: number; message: string },
+    refused: (status: number) => string,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new GatewayError(ErrorCode.TIMEOUT, deadline.message)),
+      deadline.ms,
+    );
+    try {
+      return await http.sendJson<T>(provider, { ...request, signal: controller.signal });
+    } catch (error) {
+      const status = error instanceof GatewayError ? error.upstreamStatus : undefined;
+      if (status === 400 || status === 401 || status === 403) {
+        throw new GatewayError(ErrorCode.UPSTREAM_AUTH, refused(status), { upstreamStatus: status, cause: error });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** One call to the token issuer; not tied to any caller's signal, since callers share the refresh. */
   protected abstract issue(target: DeploymentTarget): Promise<IssuedToken>;

@@ -67,14 +67,10 @@ export class GigaChatTokenCache extends SharedTokenCache {
         `${provider.id}/${account.id}: no GigaChat auth_key is configured`,
       );
     }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new GatewayError(ErrorCode.TIMEOUT, `${provider.id}: the OAuth call timed out`)),
-      this.oauthTimeoutMs,
-    );
-    let answer: GigaChatTokenResponse;
-    try {
-      answer = await this.http.sendJson<GigaChatTokenResponse>(provider, {
+    const answer = await this.exchange<GigaChatTokenResponse>(
+      this.http,
+      provider,
+      {
         method: 'POST',
         url: provider.auth_url ?? GIGACHAT_DEFAULT_AUTH_URL,
         headers: {
@@ -84,21 +80,10 @@ export class GigaChatTokenCache extends SharedTokenCache {
           accept: 'application/json',
         },
         body: new URLSearchParams({ scope: account.scope ?? GIGACHAT_DEFAULT_SCOPE }).toString(),
-        signal: controller.signal,
-      });
-    } catch (error) {
-      const status = error instanceof GatewayError ? error.upstreamStatus : undefined;
-      if (status === 400 || status === 401 || status === 403) {
-        throw new GatewayError(
-          ErrorCode.UPSTREAM_AUTH,
-          `${provider.id}: the GigaChat OAuth host refused the gateway's credentials (HTTP ${status})`,
-          { upstreamStatus: status, cause: error },
-        );
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+      },
+      { ms: this.oauthTimeoutMs, message: `${provider.id}: the OAuth call timed out` },
+      (status) => `${provider.id}: the GigaChat OAuth host refused the gateway's credentials (HTTP ${status})`,
+    );
     const token = answer.access_token ?? answer.tok;
     const expires = answer.expires_at ?? answer.exp;
     if (typeof token !== 'string' || token === '' || typeof expires !== 'number' || !Number.isFinite(expires)) {

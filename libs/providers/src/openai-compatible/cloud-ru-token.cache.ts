@@ -45,33 +45,18 @@ export class CloudRuTokenCache extends SharedTokenCache {
     if (!account.key_id || !account.key_secret) {
       throw new GatewayError(ErrorCode.UPSTREAM_AUTH, `${provider.id}/${account.id}: no key_id/key_secret configured`);
     }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new GatewayError(ErrorCode.TIMEOUT, `${provider.id}: the IAM token call timed out`)),
-      this.timeoutMs,
-    );
-    let answer: CloudRuTokenResponse;
-    try {
-      answer = await this.http.sendJson<CloudRuTokenResponse>(provider, {
+    const answer = await this.exchange<CloudRuTokenResponse>(
+      this.http,
+      provider,
+      {
         method: 'POST',
         url: provider.auth_url ?? CLOUD_RU_DEFAULT_TOKEN_URL,
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ keyId: account.key_id, secret: account.key_secret }),
-        signal: controller.signal,
-      });
-    } catch (error) {
-      const status = error instanceof GatewayError ? error.upstreamStatus : undefined;
-      if (status === 400 || status === 401 || status === 403) {
-        throw new GatewayError(
-          ErrorCode.UPSTREAM_AUTH,
-          `${provider.id}: Cloud.ru IAM refused the gateway's access key (HTTP ${status})`,
-          { upstreamStatus: status, cause: error },
-        );
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+      },
+      { ms: this.timeoutMs, message: `${provider.id}: the IAM token call timed out` },
+      (status) => `${provider.id}: Cloud.ru IAM refused the gateway's access key (HTTP ${status})`,
+    );
     const token = answer.access_token;
     const expiresIn = answer.expires_in ?? DEFAULT_EXPIRES_IN_S;
     if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {

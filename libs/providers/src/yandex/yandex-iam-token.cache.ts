@@ -95,33 +95,18 @@ export class YandexIamTokenCache extends SharedTokenCache {
         { cause: error },
       );
     }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new GatewayError(ErrorCode.TIMEOUT, `${provider.id}: the IAM token exchange timed out`)),
-      this.exchangeTimeoutMs,
-    );
-    let answer: IamTokenResponse;
-    try {
-      answer = await this.http.sendJson<IamTokenResponse>(provider, {
+    const answer = await this.exchange<IamTokenResponse>(
+      this.http,
+      provider,
+      {
         method: 'POST',
         url: `${(provider.iam_url ?? YANDEX_DEFAULT_IAM_URL).replace(/\/+$/, '')}/iam/v1/tokens`,
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ jwt }),
-        signal: controller.signal,
-      });
-    } catch (error) {
-      const status = error instanceof GatewayError ? error.upstreamStatus : undefined;
-      if (status === 400 || status === 401 || status === 403) {
-        throw new GatewayError(
-          ErrorCode.UPSTREAM_AUTH,
-          `${provider.id}/${account.id}: Yandex IAM refused the service-account key ${key.id} (HTTP ${status})`,
-          { upstreamStatus: status, cause: error },
-        );
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+      },
+      { ms: this.exchangeTimeoutMs, message: `${provider.id}: the IAM token exchange timed out` },
+      (status) => `${provider.id}/${account.id}: Yandex IAM refused the service-account key ${key.id} (HTTP ${status})`,
+    );
     const expiresAt = typeof answer?.expiresAt === 'string' ? Date.parse(answer.expiresAt) : NaN;
     if (typeof answer?.iamToken !== 'string' || answer.iamToken === '' || !Number.isFinite(expiresAt)) {
       throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${provider.id}: the IAM answer has no usable token`);
