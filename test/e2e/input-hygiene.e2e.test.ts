@@ -97,6 +97,10 @@ describe('input hygiene through the running gateway', () => {
     ['DELETE', '/admin/oauth-clients/abc', 'id'],
     ['GET', '/admin/usage?user_id=abc', 'user_id'],
     ['GET', '/admin/usage?key_id=------------------------------------', 'key_id'],
+    // A NUL cannot be compared with a text column: a 400 naming the filter, not the database's error (a 500).
+    ['GET', '/admin/usage?model=%00V', 'model'],
+    ['GET', '/admin/usage?provider=a%00', 'provider'],
+    ['GET', '/account/usage?end_user=%00', 'end_user'],
   ])('should answer %s %s with a 400 naming %s', async (method, path, param) => {
     expect((await refused(method, path)).param).toBe(param);
   });

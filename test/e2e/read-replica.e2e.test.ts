@@ -64,6 +64,7 @@ if (process.env.DATABASE_URL) {
           completionTokens: 4,
           costRub: '0.000000000',
           stream: false,
+          endUser: null,
         }),
       ]);
       gateway = await startGateway({

@@ -143,6 +143,42 @@ describe('usage rows and reports through the running gateway', () => {
     await expect(ask(second.key)).rejects.toMatchObject({ status: 429, code: 'insufficient_quota' });
   });
 
+  it('should record the end user a request names (user, else safety_identifier) on every route, and report by it', async () => {
+    const { id: keyId, key } = await api<{ id: string; key: string }>(ADMIN_KEY, 'POST', '/admin/api-keys', {
+      name: 'end users',
+    });
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hello there' }];
+    await client.chat.completions.create({ model: 'GigaChat-2', messages, user: 'shop-alice' });
+    const stream = await client.chat.completions.create({
+      model: 'mws-gpt-alpha',
+      messages,
+      user: 'shop-alice',
+      stream: true,
+    });
+    for await (const chunk of stream) void chunk;
+    await client.embeddings.create({ model: 'bge-m3', input: 'hi', user: 'shop-bob' });
+    await client.responses.create({ model: 'yandexgpt', input: 'hi', safety_identifier: 'shop-bob', store: false });
+    await client.chat.completions.create({ model: 'GigaChat-2', messages });
+    const rows = await reportEventually(ADMIN_KEY, `/admin/usage?key_id=${keyId}&group_by=end_user`, 5);
+    expect(new Map(rows.map((r) => [r.group, r.requests]))).toEqual(
+      new Map<string | null, number>([
+        ['shop-alice', 2],
+        ['shop-bob', 2],
+        [null, 1],
+      ]),
+    );
+    const bob = await api<ReportRow[]>(
+      ADMIN_KEY,
+      'GET',
+      `/admin/usage?key_id=${keyId}&end_user=shop-bob&group_by=model`,
+    );
+    expect(bob.map((r) => [r.group, r.requests]).sort()).toEqual([
+      ['bge-m3', 1],
+      ['yandexgpt', 1],
+    ]);
+  });
+
   it('should export CSV and refuse bad filters in the OpenAI envelope', async () => {
     const res = await fetch(`${gateway.url}/admin/usage?group_by=model&format=csv`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },

@@ -52,6 +52,7 @@ function rows(prefix: string, count: number, now: number): RequestLogRow[] {
       completionTokens: 80 + (i % 500),
       costRub: '0.300000000',
       stream: i % 2 === 0,
+      endUser: i % 3 === 0 ? `end-user-${i % 7}` : null,
     }),
   );
 }

@@ -36,6 +36,7 @@ function entry(requestId: string, createdAt: Date): RequestLogEntry {
     completionTokens: 10,
     costRub: costRub(10, 10, { prompt_per_1k: 1.2, completion_per_1k: 1.2 }),
     stream: true,
+    endUser: null,
   };
 }
 

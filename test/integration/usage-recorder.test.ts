@@ -49,6 +49,7 @@ function entry(requestId: string, createdAt = new Date(), overrides: Partial<Req
     completionTokens: 50,
     costRub: costRub(100, 50, { prompt_per_1k: 1.5, completion_per_1k: 1.5 }),
     stream: false,
+    endUser: null,
     ...overrides,
   };
 }

@@ -63,6 +63,7 @@ describe(`usage reports on ${engine}`, () => {
             completionTokens,
             costRub: costRub(promptTokens, completionTokens, model.pricing),
             stream: i % 2 === 0,
+            endUser: i % 5 === 0 ? null : `eu-${i % 4}`,
           });
         }
       }
@@ -159,6 +160,19 @@ describe(`usage reports on ${engine}`, () => {
       ['mts', 450],
       ['yandex', 450],
     ]);
+  });
+
+  it('should group and filter by the end user a request named, as a direct SQL count does', async () => {
+    const direct = await sql<{ end_user: string | null; requests: string }>(
+      `SELECT end_user, count(*)::text AS requests FROM request_logs GROUP BY end_user`,
+    );
+    const grouped = await reports.report({}, 'end_user');
+    expect(new Map(grouped.map((r) => [r.group, r.requests]))).toEqual(
+      new Map(direct.map((r) => [r.end_user, Number(r.requests)])),
+    );
+    expect(grouped.find((r) => r.group === null)?.requests).toBe(360); // i % 5 === 0 named no end user
+    const one = await reports.report({ endUser: 'eu-1', model: 'GigaChat' }, 'none');
+    expect(one[0]?.requests).toBe(Number(direct.find((r) => r.end_user === 'eu-1')?.requests) / 4);
   });
 
   it('should filter by time range, key, model, provider and outcome', async () => {

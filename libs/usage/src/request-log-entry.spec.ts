@@ -18,6 +18,7 @@ const base: RequestLogEntry = {
   completionTokens: 5,
   costRub: '0.015000000',
   stream: true,
+  endUser: null,
 };
 
 describe('toRequestLogRow', () => {
@@ -37,6 +38,12 @@ describe('toRequestLogRow', () => {
     ['tokens past int4', { promptTokens: 3e9 }, { promptTokens: 2_147_483_647, totalTokens: 2_147_483_647 }],
     ['a NUL in text', { model: 'Giga\0Chat' }, { model: 'GigaChat' }],
     ['a cost that is not a plain decimal', { costRub: '-1' }, { costRub: '0' }],
+    [
+      'an end user with a NUL, and over 256 characters',
+      { endUser: `a\0${'b'.repeat(300)}` },
+      { endUser: `a${'b'.repeat(255)}` },
+    ],
+    ['an empty end user', { endUser: '' }, { endUser: null }],
     ['a huge text', { errorCode: 'x'.repeat(10_000) }, { errorCode: 'x'.repeat(256) }],
   ])('should make %s fit its column', (_, input, expected) => {
     expect(toRequestLogRow({ ...base, ...input })).toMatchObject(expected);

@@ -26,6 +26,8 @@ export interface RequestLogEntry {
   /** Decimal RUB, as `costRub()` returns it. */
   costRub: string;
   stream: boolean;
+  /** The end user the client named (OpenAI's `user`, else `safety_identifier`); null when it named none. */
+  endUser: string | null;
 }
 
 /** An entry made safe to insert: every value fits its column, so one bad entry can never fail a whole batch. */
@@ -78,6 +80,7 @@ export function toRequestLogRow(entry: RequestLogEntry, now: () => Date = () => 
     attempts: int(entry.attempts, SMALLINT_MAX),
     latencyMs: int(entry.latencyMs, INT32_MAX),
     ttftMs: entry.ttftMs === null || entry.ttftMs === undefined ? null : int(entry.ttftMs, INT32_MAX),
+    endUser: entry.endUser === '' ? null : optionalText(entry.endUser),
     promptTokens,
     completionTokens,
     totalTokens: Math.min(promptTokens + completionTokens, INT32_MAX),

@@ -7,7 +7,7 @@ import { USAGE_REPORT_DATA_SOURCE } from './usage.constants';
 
 export type { UsageReportRow } from './usage-report-row';
 
-export type UsageGroupBy = 'key' | 'user' | 'model' | 'provider' | 'day' | 'none';
+export type UsageGroupBy = 'key' | 'user' | 'end_user' | 'model' | 'provider' | 'day' | 'none';
 
 export interface UsageReportFilter {
   /** Inclusive. */
@@ -19,6 +19,8 @@ export interface UsageReportFilter {
   /** The model name clients asked for. */
   model?: string;
   provider?: string;
+  /** The end user the client named (OpenAI's `user` / `safety_identifier`). */
+  endUser?: string;
   /** `error`: an HTTP status ≥ 400, or an error code (a stream that failed after its first byte). */
   status?: 'success' | 'error';
 }
@@ -33,6 +35,8 @@ function groupExpression(groupBy: UsageGroupBy): string {
       return 'key_id::text';
     case 'user':
       return 'user_id::text';
+    case 'end_user':
+      return 'end_user';
     case 'model':
       return 'model';
     case 'provider':
@@ -74,6 +78,7 @@ export function buildWhere(filter: UsageReportFilter): { where: string; params: 
   if (filter.userId !== undefined) add((p) => `user_id = ${p}::uuid`, validUuid(filter.userId, 'user_id'));
   if (filter.model !== undefined) add((p) => `model = ${p}`, filter.model);
   if (filter.provider !== undefined) add((p) => `provider = ${p}`, filter.provider);
+  if (filter.endUser !== undefined) add((p) => `end_user = ${p}`, filter.endUser);
   if (filter.status === 'error') conditions.push(IS_ERROR);
   if (filter.status === 'success') conditions.push(`NOT ${IS_ERROR}`);
   return { where: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };

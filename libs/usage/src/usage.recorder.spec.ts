@@ -22,6 +22,7 @@ function entry(n: number, overrides: Partial<RequestLogEntry> = {}): RequestLogE
     completionTokens: 5,
     costRub: '0.015000000',
     stream: false,
+    endUser: null,
     ...overrides,
   };
 }

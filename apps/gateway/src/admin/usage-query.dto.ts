@@ -1,8 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { HasNoNul } from '@xrouter/common';
 import type { UsageGroupBy, UsageReportFilter } from '@xrouter/usage';
 
-const GROUPS: UsageGroupBy[] = ['none', 'key', 'user', 'model', 'provider', 'day'];
+const GROUPS: UsageGroupBy[] = ['none', 'key', 'user', 'end_user', 'model', 'provider', 'day'];
 
 export class UsageQueryDto {
   @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Inclusive' })
@@ -15,8 +16,17 @@ export class UsageQueryDto {
   to?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() key_id?: string;
   @ApiPropertyOptional({ description: 'Admins only' }) @IsOptional() @IsUUID() user_id?: string;
-  @ApiPropertyOptional({ example: 'GigaChat-2' }) @IsOptional() @IsString() @MaxLength(256) model?: string;
-  @ApiPropertyOptional({ example: 'gigachat' }) @IsOptional() @IsString() @MaxLength(64) provider?: string;
+  @ApiPropertyOptional({ example: 'GigaChat-2' }) @IsOptional() @IsString() @HasNoNul() @MaxLength(256) model?: string;
+  @ApiPropertyOptional({ example: 'gigachat' }) @IsOptional() @IsString() @HasNoNul() @MaxLength(64) provider?: string;
+  @ApiPropertyOptional({
+    example: 'user-4711',
+    description: "The end user a request named (OpenAI's `user`, else `safety_identifier`)",
+  })
+  @IsOptional()
+  @IsString()
+  @HasNoNul()
+  @MaxLength(256)
+  end_user?: string;
   @ApiPropertyOptional({ enum: ['success', 'error'] }) @IsOptional() @IsIn(['success', 'error']) status?:
     'success' | 'error';
   @ApiPropertyOptional({ enum: GROUPS, default: 'none' }) @IsOptional() @IsIn(GROUPS) group_by?: UsageGroupBy;
@@ -32,6 +42,7 @@ export function toUsageFilter(query: UsageQueryDto): UsageReportFilter {
     userId: query.user_id,
     model: query.model,
     provider: query.provider,
+    endUser: query.end_user,
     status: query.status,
   };
 }

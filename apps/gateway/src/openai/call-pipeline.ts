@@ -19,7 +19,7 @@ import {
 } from '@xrouter/routing';
 import { BudgetService, costRub, UsageRecorder } from '@xrouter/usage';
 import { AnswerCache } from './answer-cache';
-import { estimateTokens, failureOf, usageEntry, watchStream, type UsageDraft } from './request-usage';
+import { endUserOf, estimateTokens, failureOf, usageEntry, watchStream, type UsageDraft } from './request-usage';
 import type { CallerContext } from './request-context';
 
 /** A call that was admitted: what its usage row will say, and how the router is to treat it. */
@@ -72,16 +72,18 @@ export class CallPipeline {
   /** May this caller make this call now; a refusal is settled (a usage row) before it is thrown. */
   async admit(
     caller: CallerContext,
-    model: string,
+    request: { model: string; user?: unknown; safety_identifier?: unknown },
     kind: 'chat' | 'embeddings',
     stream: boolean,
   ): Promise<AdmittedCall> {
+    const { model } = request;
     const call: AdmittedCall = {
       startedAt: Date.now(),
       requestId: caller.requestId,
       principal: caller.principal,
       model,
       stream,
+      endUser: endUserOf(request),
       options: {
         requestId: caller.requestId,
         clientSignal: caller.signal,

@@ -61,7 +61,7 @@ export class OpenAiGatewayService {
   ) {}
 
   async chat(body: ChatCompletionRequest, caller: CallerContext): Promise<BilledOutcome<ChatCompletion>> {
-    return this.routeChat(await this.calls.admit(caller, body.model, 'chat', false), body, caller);
+    return this.routeChat(await this.calls.admit(caller, body, 'chat', false), body, caller);
   }
 
   /** A non-streamed chat call, from the answer cache when the caller asked for it (`answer-cache.ts`). */
@@ -83,7 +83,7 @@ export class OpenAiGatewayService {
     body: ChatCompletionRequest,
     caller: CallerContext,
   ): Promise<RouteOutcome<AsyncIterable<ChatCompletionChunk>>> {
-    const call = await this.calls.admit(caller, body.model, 'chat', true);
+    const call = await this.calls.admit(caller, body, 'chat', true);
     return this.calls.stream(
       call,
       (options) => this.routing.chatStream({ ...body, stream: true }, options),
@@ -99,7 +99,7 @@ export class OpenAiGatewayService {
   async completion(body: CompletionRequestDto, caller: CallerContext): Promise<BilledOutcome<TextCompletion>> {
     const plan = planCompletion(body);
     const admitted: AdmittedCall[] = [];
-    for (const request of plan.calls) admitted.push(await this.calls.admit(caller, request.model, 'chat', false));
+    for (const request of plan.calls) admitted.push(await this.calls.admit(caller, request, 'chat', false));
     const answers = await Promise.all(admitted.map((call, i) => this.routeChat(call, plan.calls[i], caller)));
     return {
       ...answers[0],
@@ -128,7 +128,7 @@ export class OpenAiGatewayService {
   async embeddings(body: EmbeddingRequestDto, caller: CallerContext): Promise<BilledOutcome<EmbeddingResponse>> {
     // Token ids become text before anything else, so a bad id is refused before admission, as a bad field is.
     const input = embeddingTexts(body.input);
-    const call = await this.calls.admit(caller, body.model, 'embeddings', false);
+    const call = await this.calls.admit(caller, body, 'embeddings', false);
     const outcome = await this.calls.complete(
       call,
       (options) => this.routing.embeddings({ ...body, input, encoding_format: 'float' }, options),

@@ -32,6 +32,16 @@ export interface UsageDraft {
   principal: Principal;
   model: string;
   stream: boolean;
+  /** The end user the request names ({@link endUserOf}). */
+  endUser: string | null;
+}
+
+/** The end user a request names: OpenAI's `user`, else its successor `safety_identifier`; null for neither. */
+export function endUserOf(body: { user?: unknown; safety_identifier?: unknown }): string | null {
+  for (const value of [body.user, body.safety_identifier]) {
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return null;
 }
 
 export function usageEntry(
@@ -57,6 +67,7 @@ export function usageEntry(
     completionTokens: result.usage?.completion_tokens ?? 0,
     costRub: result.costRub,
     stream: draft.stream,
+    endUser: draft.endUser,
   };
 }
 

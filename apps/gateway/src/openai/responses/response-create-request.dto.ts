@@ -104,4 +104,9 @@ export class ResponseCreateRequestDto implements ResponseCreateRequest {
   metadata?: Record<string, unknown> | null;
 
   @ApiPropertyOptional() @IsOptional() @IsString() user?: string | null;
+
+  @ApiPropertyOptional({ description: "The end user of the client's app (OpenAI's successor of `user`)" })
+  @IsOptional()
+  @IsString()
+  safety_identifier?: string | null;
 }

@@ -103,6 +103,7 @@ export interface ResponseSettings {
   top_p: number | null;
   metadata: Record<string, string>;
   user: string | null;
+  safety_identifier: string | null;
   store: boolean;
   previous_response_id: string | null;
 }
@@ -130,6 +131,7 @@ const HANDLED = new Set([
   'top_p',
   'metadata',
   'user',
+  'safety_identifier',
 ]);
 
 /** Fields accepted at the value that means "off": anything else asks for what the gateway does not do. */
@@ -180,6 +182,7 @@ export function parseResponseRequest(body: ResponseCreateRequest, ids: IdMaker =
       top_p: body.top_p ?? null,
       metadata: parseMetadata(body.metadata),
       user: body.user ?? null,
+      safety_identifier: body.safety_identifier ?? null,
       store: body.store ?? true,
       previous_response_id: body.previous_response_id ?? null,
     },
@@ -476,6 +479,7 @@ export function toChatRequest(
   if (s.top_p !== null) request.top_p = s.top_p;
   if (s.reasoning.effort !== null) request.reasoning_effort = s.reasoning.effort;
   if (s.user !== null) request.user = s.user;
+  if (s.safety_identifier !== null) request.safety_identifier = s.safety_identifier;
   return request;
 }
 
@@ -505,6 +509,7 @@ export function responseShell(settings: ResponseSettings, id: string, createdAt:
     truncation: 'disabled',
     usage: null,
     user: settings.user,
+    safety_identifier: settings.safety_identifier,
     metadata: settings.metadata,
   };
 }

@@ -22,6 +22,7 @@ export interface ResponseCreateRequest {
   top_p?: number | null;
   metadata?: Record<string, unknown> | null;
   user?: string | null;
+  safety_identifier?: string | null;
   [extra: string]: unknown;
 }
 
@@ -131,6 +132,7 @@ export interface ResponseObject {
   truncation: 'disabled';
   usage: ResponseUsage | null;
   user: string | null;
+  safety_identifier: string | null;
   metadata: Record<string, string>;
 }
 
