@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, type ChatCompletionRequest } from '@xrouter/common';
 import { parseRoutingConfig, type AccountConfig } from '@xrouter/config';
-import { CallContext, DeploymentTarget, UpstreamHttpClient } from '@xrouter/providers';
+import { CallContext, DeploymentTarget, OpenAiCompatibleProvider, UpstreamHttpClient } from '@xrouter/providers';
 import { MemoryStore, RedisStore, type Store } from '@xrouter/store';
 import { YandexProvider, type YandexProviderOptions } from '../../libs/providers/src/yandex/yandex.provider';
 import { createEmulatorServer, type EmulatorServer } from '../../apps/provider-emulator/src/emulator-server';
@@ -125,6 +125,45 @@ models:
       const t = target('service_account_key: "${YC_KEY}"', { YC_KEY: JSON.stringify(key) });
       expect((await adapter().chat(ask, ctx(t))).choices[0].message.content).toMatch(/^Echo:/);
       expect(stats().oauthTokensIssued).toBe(1);
+    });
+
+    it("should give Yandex's OpenAI-compatible endpoint the same IAM token as the native API, from the store", async () => {
+      const config = parseRoutingConfig(
+        `providers:
+  - id: yandex
+    type: yandex
+    base_url: ${base}/yandex/foundationModels/v1
+    iam_url: ${base}/yandex
+    accounts: [{ id: main, folder_id: ${FOLDER}, service_account_key_file: ${keyFile} }]
+    free: true
+  - id: yandex-openai
+    type: openai
+    profile: yandex
+    base_url: ${base}/yandex/v1
+    iam_url: ${base}/yandex
+    accounts: [{ id: main, folder_id: ${FOLDER}, service_account_key_file: ${keyFile} }]
+    free: true
+models:
+  - name: yandex-pro
+    deployments: [{ provider: yandex, model: yandexgpt }, { provider: yandex-openai, model: yandexgpt }]
+`,
+        'test.yaml',
+        {},
+      );
+      const [native, compatible] = config.providers.map((provider): DeploymentTarget => ({
+        key: `${provider.id}/main/yandexgpt`,
+        provider,
+        account: provider.accounts[0],
+        upstreamModel: 'yandexgpt',
+      }));
+      const store = new MemoryStore();
+      const openai = new OpenAiCompatibleProvider(http, store);
+      closers.push(() => store.close());
+      expect((await adapter(store).chat(ask, ctx(native))).choices[0].message.content).toMatch(/^Echo:/);
+      const answer = await openai.chat(ask, ctx(compatible));
+      expect(answer.choices[0].message.content).toContain('Hello there');
+      expect(stats().oauthTokensIssued).toBe(1);
+      expect(stats().routes['POST /v1/chat/completions']).toBe(1);
     });
 
     it('should drop the token and retry once when the model API answers 401', async () => {

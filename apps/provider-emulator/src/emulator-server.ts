@@ -58,7 +58,7 @@ export function createEmulatorServer(
     ['/cloudru-iam', createCloudRuIamEmulator(state, cloudRuTokens)],
     ['/gigachat/api', createGigaChatEmulator(state)],
     ['/yandex/foundationModels/v1', createYandexEmulator(state, (token) => iamTokens.check(token))],
-    ['/yandex/v1', createYandexOpenAiEmulator(state)],
+    ['/yandex/v1', createYandexOpenAiEmulator(state, (token) => iamTokens.check(token))],
     ['/yandex/iam', createYandexIamEmulator(state, iamTokens)],
   ];
 

@@ -17,7 +17,7 @@
  *   POST /embeddings        `emb://<folder>/text-search-doc|text-search-query/<version>`, `input` a string or a list;
  *                           256 dimensions; `{object: list, model, data: [{index, embedding, object}], usage}`.
  *   GET  /models            the chat models as `gpt://<folder>/<name>/latest` (shape UNVERIFIED).
- * Auth: `Api-Key <key>` (the SDK) or `Bearer <key>` (the docs' curl); the folder is the model URI's (`OpenAI-Project`,
+ * Auth: `Api-Key <key>` (the SDK), `Bearer <key>` (the docs' curl) or `Bearer <IAM token from /yandex/iam>`; the folder is the model URI's (`OpenAI-Project`,
  * when sent, must match). Error bodies are the native API's grpc-gateway shape — none was recorded here (UNVERIFIED).
  */
 import { createHash } from 'node:crypto';
@@ -109,7 +109,11 @@ function parseUri(x: Exchange, model: unknown, scheme: 'gpt' | 'emb', folder: st
   return { scheme, folder: uriFolder, name, version };
 }
 
-export function createYandexOpenAiEmulator(state: EmulatorState): ProviderHandler {
+/** `iamToken`: what Yandex IAM says of a Bearer token it may have issued (valid, expired, unknown). */
+export function createYandexOpenAiEmulator(
+  state: EmulatorState,
+  iamToken: (token: string) => 'valid' | 'expired' | 'unknown' = () => 'unknown',
+): ProviderHandler {
   return async (req, res, path) => {
     const route = routeOf(req.method, path);
     state.stats.request('yandex', route);
@@ -117,7 +121,8 @@ export function createYandexOpenAiEmulator(state: EmulatorState): ProviderHandle
     if (route === 'unmatched') return writeError(x, 404, `Unknown request URL: ${req.method} /v1${path}`);
     const { yandexApiKey: key, yandexFolderId: folder } = state.options;
     const auth = req.headers.authorization;
-    if (auth !== `Api-Key ${key}` && auth !== `Bearer ${key}`) {
+    const issued = auth?.startsWith('Bearer ') === true && iamToken(auth.slice('Bearer '.length)) === 'valid';
+    if (auth !== `Api-Key ${key}` && auth !== `Bearer ${key}` && !issued) {
       return writeError(x, 401, 'The token is invalid');
     }
     switch (route) {

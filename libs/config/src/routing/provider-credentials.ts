@@ -4,7 +4,11 @@ import type { AccountConfig, ProviderConfig } from './routing-config.schema';
 export function isAccountConfigured(provider: ProviderConfig, account: AccountConfig): boolean {
   switch (provider.type) {
     case 'openai':
-      if (provider.profile === 'yandex') return Boolean((account.api_key || account.iam_token) && account.folder_id);
+      if (provider.profile === 'yandex') {
+        const credential =
+          account.api_key || account.iam_token || account.service_account_key || account.service_account_key_file;
+        return Boolean(credential && account.folder_id);
+      }
       return Boolean(account.api_key || (account.key_id && account.key_secret));
     case 'gigachat':
       return Boolean(account.auth_key);

@@ -138,7 +138,7 @@ function crossCheck(config: RoutingConfig): Array<{ path: Path; message: string 
     if (provider.type === 'gigachat' && !provider.auth_url) {
       problems.push({ path: ['providers', i, 'auth_url'], message: 'a gigachat provider needs auth_url' });
     }
-    if (provider.type === 'yandex') {
+    if (provider.type === 'yandex' || (provider.type === 'openai' && provider.profile === 'yandex')) {
       provider.accounts.forEach((account, j) =>
         problems.push(...resolveServiceAccountKey(account, ['providers', i, 'accounts', j])),
       );

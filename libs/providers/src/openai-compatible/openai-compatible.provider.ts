@@ -12,6 +12,7 @@ import { MemoryStore, STORE, type Store } from '@xrouter/store';
 import { readSseJson } from '../http/sse';
 import { UpstreamHttpClient, UpstreamResponse } from '../http/upstream-http.client';
 import { guardStream } from '../http/guard-stream';
+import { YandexIamTokenCache } from '../yandex/yandex-iam-token.cache';
 import { CloudRuTokenCache } from './cloud-ru-token.cache';
 import { resolveOpenAiProfile, type ResolvedOpenAiProfile } from './openai-profile';
 import { splitThinking, ThinkSplitter, type ThinkTagMode } from './think-splitter';
@@ -19,17 +20,23 @@ import { yandexHeaders, yandexModelUri } from './yandex-openai';
 import type { CallContext, ChatChunkStream, DeploymentTarget, LlmProvider } from '../llm-provider.interface';
 import { upstreamUrl } from '../http/upstream-url';
 
-/** Whether the account's credential is an access key exchanged for short-lived tokens (Cloud.ru) rather than a key. */
-function exchangesKey(target: DeploymentTarget): boolean {
-  const { account } = target;
-  return !account.api_key && Boolean(account.key_id && account.key_secret);
+/**
+ * Which exchange gives the account its short-lived tokens, if any: Cloud.ru's access key, or a Yandex service
+ * account's authorized key (`profile: yandex`, the same IAM tokens as the native Yandex provider's, shared in the
+ * store). An API key is used as it is.
+ */
+function tokenExchange(target: DeploymentTarget): 'cloud-ru' | 'yandex-iam' | null {
+  const { provider, account } = target;
+  if (account.api_key) return null;
+  if (provider.profile === 'yandex') return account.service_account_key ? 'yandex-iam' : null;
+  return account.key_id && account.key_secret ? 'cloud-ru' : null;
 }
 
 function headers(target: DeploymentTarget, token: string | undefined, requestId?: string): Record<string, string> {
   const { provider, account } = target;
   const auth =
     provider.profile === 'yandex'
-      ? yandexHeaders(account)
+      ? yandexHeaders(account, token)
       : {
           authorization: `Bearer ${token ?? account.api_key ?? ''}`,
           ...(account.project_id ? { 'x-project-id': account.project_id } : {}),
@@ -157,13 +164,16 @@ function isEmptyDelta(delta: UpstreamDelta): boolean {
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly type = 'openai' as const;
   private readonly tokens: CloudRuTokenCache;
+  private readonly yandexIam: YandexIamTokenCache;
 
   constructor(
     private readonly http: UpstreamHttpClient,
     @Optional() @Inject(STORE) store?: Store,
   ) {
     // Without a store (unit tests, a bare adapter), tokens are shared within this process only.
-    this.tokens = new CloudRuTokenCache(http, store ?? new MemoryStore());
+    const shared = store ?? new MemoryStore();
+    this.tokens = new CloudRuTokenCache(http, shared);
+    this.yandexIam = new YandexIamTokenCache(http, shared);
   }
 
   /** Runs `call` with the account's token (none for a static key); a refused token is replaced once. */
@@ -172,8 +182,14 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     signal: AbortSignal,
     call: (token: string | undefined) => Promise<T>,
   ): Promise<T> {
-    if (!exchangesKey(target)) return call(undefined);
-    return this.tokens.withToken(target, signal, isRefusedToken, call);
+    switch (tokenExchange(target)) {
+      case 'cloud-ru':
+        return this.tokens.withToken(target, signal, isRefusedToken, call);
+      case 'yandex-iam':
+        return this.yandexIam.withToken(target, signal, isRefusedToken, call);
+      case null:
+        return call(undefined);
+    }
   }
 
   async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatCompletion> {

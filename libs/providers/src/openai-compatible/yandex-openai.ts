@@ -12,12 +12,15 @@ export function yandexModelUri(scheme: 'gpt' | 'emb', model: string, folderId: s
 }
 
 /**
- * `Authorization: Api-Key <key>` (the SDK's scheme for API keys; `Bearer <IAM token>` when only a token is set), the
+ * `Authorization: Api-Key <key>` (the SDK's scheme for API keys; `Bearer <IAM token>` otherwise: the one issued for
+ * the account's service-account key, `iamToken`, or the static `iam_token`), the
  * folder in `OpenAI-Project` as documented, and `x-data-logging-enabled: false` unless the account opts in — by
  * default Yandex keeps prompts and answers.
  */
-export function yandexHeaders(account: AccountConfig): Record<string, string> {
-  const authorization = account.api_key ? `Api-Key ${account.api_key}` : `Bearer ${account.iam_token ?? ''}`;
+export function yandexHeaders(account: AccountConfig, iamToken?: string): Record<string, string> {
+  const authorization = account.api_key
+    ? `Api-Key ${account.api_key}`
+    : `Bearer ${iamToken ?? account.iam_token ?? ''}`;
   return {
     authorization,
     ...(account.folder_id ? { 'openai-project': account.folder_id } : {}),
