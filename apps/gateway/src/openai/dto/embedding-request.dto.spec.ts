@@ -1,6 +1,6 @@
 import { encode } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
-import { ErrorCode, GatewayError } from '@xrouter/common';
-import { embeddingTexts, isEmbeddingInput } from './embedding-request.dto';
+import { createValidationPipe, ErrorCode, GatewayError } from '@xrouter/common';
+import { EmbeddingRequestDto, embeddingTexts, isEmbeddingInput } from './embedding-request.dto';
 
 describe('embedding inputs', () => {
   it.each<[string, unknown, boolean]>([
@@ -40,6 +40,30 @@ describe('embedding inputs', () => {
       }
       expect(error).toBeInstanceOf(GatewayError);
       expect(error).toMatchObject({ code: ErrorCode.BAD_REQUEST, param, status: 400 });
+    }
+  });
+});
+
+describe('EmbeddingRequestDto through the validation pipe', () => {
+  const validate = (body: Record<string, unknown>) =>
+    createValidationPipe().transform(body, { type: 'body', metatype: EmbeddingRequestDto });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a number', 5],
+    ['an object', { text: 'hi' }],
+    ['an empty text', ''],
+    ['an empty list', []],
+  ])('should refuse an input of %s with a 400 naming input', async (_what, input) => {
+    await expect(validate({ model: 'bge-m3', input })).rejects.toMatchObject({
+      code: ErrorCode.BAD_REQUEST,
+      param: 'input',
+    });
+  });
+
+  it('should take a text, texts and token ids', async () => {
+    for (const input of ['hi', ['a', 'b'], [1, 2], [[1], [2]]]) {
+      await expect(validate({ model: 'bge-m3', input })).resolves.toMatchObject({ input });
     }
   });
 });

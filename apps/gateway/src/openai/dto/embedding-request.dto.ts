@@ -1,16 +1,6 @@
 import { AcceptsUnknownFields } from '@xrouter/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMinSize,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Min,
-  registerDecorator,
-  ValidateIf,
-} from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Min, registerDecorator } from 'class-validator';
 import type { EmbeddingRequest } from '@xrouter/common';
 import { decodeTokens, isTokenIds } from '../token-ids';
 
@@ -64,9 +54,8 @@ export class EmbeddingRequestDto implements Omit<EmbeddingRequest, 'input'> {
     example: 'Привет, мир',
     description: 'Token ids are cl100k_base (what OpenAI clients such as LangChain send); they are sent on as text',
   })
+  // One rule for every shape (a ValidateIf here would switch it off for anything but an array, null included).
   @IsEmbeddingInput()
-  @ValidateIf((o: EmbeddingRequestDto) => Array.isArray(o.input))
-  @ArrayMinSize(1)
   input!: EmbeddingInput;
 
   @ApiPropertyOptional({ enum: ['float', 'base64'], default: 'float' })
