@@ -316,6 +316,17 @@ models:
     expect(chunks[chunks.length - 1].usage?.prompt_tokens_details).toEqual({ cached_tokens: 9 });
   });
 
+  it('should keep a session for a user no header can carry as it is (Cyrillic, spaces, control characters)', async () => {
+    const messages: ChatCompletionRequest['messages'] = [
+      { role: 'system', content: 'You are a terse assistant for tests' },
+      { role: 'user', content: 'hello there' },
+    ];
+    const user = `Пётр Иванов \u0001 ${randomUUID()}`;
+    await provider.chat({ model: 'giga-max', messages, user }, ctx());
+    const again = await provider.chat({ model: 'giga-max', messages, user }, ctx());
+    expect(again.usage?.prompt_tokens_details).toEqual({ cached_tokens: 9 });
+  });
+
   it('should force the only tool for tool_choice required and stream the call as one tool_calls delta', async () => {
     const chunks = await collect(
       await provider.chatStream(ask('Kazan', { stream: true, tools: [WEATHER], tool_choice: 'required' }), ctx()),

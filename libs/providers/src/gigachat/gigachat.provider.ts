@@ -42,13 +42,19 @@ function apiHeaders(token: string, requestId?: string, sessionId?: string): Reco
   };
 }
 
+/** What a header value may carry as it is: visible ASCII, no spaces. */
+const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
+
 /**
  * GigaChat's `X-Session-ID` (its context cache: a session's repeated prompt prefix comes back as
- * `precached_prompt_tokens`): the client's `x-session-id` header, else the request's `user`.
+ * `precached_prompt_tokens`): the client's `x-session-id` header, else the request's `user`. A value that cannot
+ * travel in a header as it is (`user` is any JSON string: Cyrillic, spaces, control characters) is sent as its
+ * SHA-256 (hex, 32 digits): the same user still makes the same session.
  */
 export function gigaChatSessionId(request: ChatCompletionRequest, ctx: CallContext): string | undefined {
-  if (ctx.sessionId) return ctx.sessionId;
-  return typeof request.user === 'string' && request.user !== '' ? request.user : undefined;
+  const id = ctx.sessionId || (typeof request.user === 'string' ? request.user : '');
+  if (id === '') return undefined;
+  return HEADER_SAFE.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 32);
 }
 
 /** How long one image upload or file deletion may take; shared by the calls waiting for it, so tied to none. */
